@@ -1,0 +1,97 @@
+package analyze
+
+import (
+	"time"
+
+	"github.com/syndiag/syndiag/flows"
+)
+
+// Outcome is what became of a handshake attempt, as far as the capture shows.
+type Outcome string
+
+// Outcomes, in the vocabulary of the JSON contract.
+const (
+	// Established: the server answered with a SYN-ACK and the client's
+	// third ACK was seen.
+	Established Outcome = "established"
+	// Refused: the server answered the SYN with a RST (a closed port).
+	Refused Outcome = "refused"
+	// ICMPUnreachable: an ICMP or ICMPv6 error answered the SYN (a REJECT
+	// rule, no route, a TTL that ran out).
+	ICMPUnreachable Outcome = "icmp_unreachable"
+	// Unanswered: nothing came back, and the client stopped retransmitting
+	// before the capture ended.
+	Unanswered Outcome = "unanswered"
+	// AnsweredByACK: the server answered a SYN with a bare ACK, as a socket
+	// in TIME_WAIT or a stale connection on the same 4-tuple does.
+	AnsweredByACK Outcome = "answered_by_ack"
+	// ResetAfterACK: the handshake completed and the server reset it at
+	// once, as a full accept queue does with tcp_abort_on_overflow=1.
+	ResetAfterACK Outcome = "reset_after_ack"
+	// HalfOpen: the server sent a SYN-ACK that the client never
+	// acknowledged (lost on the way back, or a spoofed SYN).
+	HalfOpen Outcome = "half_open"
+	// Incomplete: the capture ended while the handshake could still go on.
+	Incomplete Outcome = "incomplete"
+)
+
+// resetAfterACKWindow is how soon after the third ACK a server RST counts as
+// the handshake being thrown away rather than a connection ending later.
+const resetAfterACKWindow = 200 * time.Millisecond
+
+// classify decides an attempt's outcome. captureEnd is the time of the last
+// packet of the capture the attempt came from.
+func classify(a *flows.Attempt, captureEnd int64) Outcome {
+	lastSYN := a.SYNs[len(a.SYNs)-1].Time
+	switch {
+	case a.Established():
+		for _, r := range a.Resets {
+			if r.FromServer && r.Time >= a.ThirdACK && r.Time-a.ThirdACK <= int64(resetAfterACKWindow) && a.FirstData[1] == 0 {
+				return ResetAfterACK
+			}
+		}
+		return Established
+	case len(a.SYNACKs) > 0:
+		if captureEnd-a.SYNACKs[len(a.SYNACKs)-1].Time < int64(time.Second) && !a.Evicted {
+			return Incomplete
+		}
+		return HalfOpen
+	}
+	for _, r := range a.Resets {
+		if r.FromServer {
+			return Refused
+		}
+	}
+	for _, e := range a.ICMP {
+		if e.AboutClientSegment {
+			return ICMPUnreachable
+		}
+	}
+	if len(a.AckAnswers) > 0 {
+		return AnsweredByACK
+	}
+	if !a.Evicted && captureEnd-lastSYN < nextRetransmissionWait(a) {
+		return Incomplete
+	}
+	return Unanswered
+}
+
+// nextRetransmissionWait bounds how long a client could still wait before
+// its next SYN: twice its last interval (exponential backoff), at least the
+// 1 s initial RTO of RFC 6298.
+func nextRetransmissionWait(a *flows.Attempt) int64 {
+	wait := int64(time.Second)
+	if n := len(a.SYNs); n >= 2 {
+		wait = max(wait, 2*(a.SYNs[n-1].Time-a.SYNs[n-2].Time))
+	}
+	return wait
+}
+
+// Failed reports whether the outcome is a handshake that did not complete.
+func (o Outcome) Failed() bool {
+	switch o {
+	case Established, Incomplete:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows"
+	"github.com/syndiag/syndiag/report"
+)
+
+// Exit codes, as DESIGN.md and the README define them.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+const usageText = `syndiag explains why TCP connections to a server fail or hang at the handshake.
+
+Usage:
+  syndiag analyze [flags] FILE...
+  syndiag FILE...                 (the same as analyze)
+
+FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
+pcapng, plain or compressed with gzip or zstd (detected from the content, not
+the name). "-" reads standard input.
+
+Examples:
+  syndiag server.pcap
+  syndiag analyze --format json server.pcapng.gz > report.json
+  tcpdump -i any -w - 'tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) != 0' | syndiag -
+
+Flags:
+`
+
+const exitText = `
+Exit codes:
+  0  analyzed; no finding at or above --fail-on
+  1  a finding at or above --fail-on
+  2  bad usage, or an input that could not be read at all (the message names
+     the file, the byte offset and the problem). A capture that is cut short
+     or corrupt part-way is still analyzed up to that point, with a warning.
+`
+
+type options struct {
+	format  string
+	output  string
+	maxOpen int
+	failOn  string
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "analyze" {
+		args = args[1:]
+	} else if len(args) > 0 && args[0] == "help" {
+		args = []string{"--help"}
+	}
+	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opt options
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table or json")
+	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
+	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
+	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, exitText)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "syndiag: no capture file given (try syndiag --help)")
+		return exitUsage
+	}
+	switch opt.format {
+	case "table", "json":
+	default:
+		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table or json\n", opt.format)
+		return exitUsage
+	}
+	switch opt.failOn {
+	case "none", "info", "warning", "critical":
+	default:
+		fmt.Fprintf(stderr, "syndiag: unknown --fail-on %q: use info, warning, critical or none\n", opt.failOn)
+		return exitUsage
+	}
+
+	code := exitOK
+	var inputs []analyze.Input
+	for _, path := range files {
+		in, err := readCapture(path, stdin, opt)
+		if err != nil {
+			fmt.Fprintf(stderr, "syndiag: %s: %v\n", path, err)
+			var fe *flows.FormatError
+			if in == nil || in.Capture.Packets == 0 || !errors.As(err, &fe) {
+				code = exitUsage
+			}
+		}
+		if in != nil {
+			inputs = append(inputs, *in)
+		}
+	}
+	if len(inputs) == 0 {
+		return exitUsage
+	}
+	res := analyze.Analyze(inputs)
+
+	out := stdout
+	var f *os.File
+	if opt.output != "" {
+		var err error
+		if f, err = os.Create(opt.output); err != nil {
+			fmt.Fprintf(stderr, "syndiag: %v\n", err)
+			return exitUsage
+		}
+		out = f
+	}
+	bw := bufio.NewWriter(out)
+	var err error
+	switch opt.format {
+	case "json":
+		err = report.JSON(bw, res)
+	default:
+		err = report.Text(bw, res, report.TextOptions{})
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+// readCapture reads one capture file ("-" is stdin). It returns what could
+// be read even when it also returns an error; a nil Input means nothing was.
+func readCapture(path string, stdin io.Reader, opt options) (*analyze.Input, error) {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, errors.Unwrap(err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, errors.New("is a directory, not a capture file")
+		}
+		r = f
+	}
+	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}
+	c, err := flows.ReadCapture(r, flows.Config{
+		MaxOpen: opt.maxOpen,
+		Emit:    func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) },
+	})
+	in.Capture = c
+	if c.Format == "" {
+		return nil, err
+	}
+	return in, err
+}
+

@@ -1,0 +1,161 @@
+package flows
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// Capture is what reading one capture file found, apart from the attempts,
+// which go to the Config's Emit function as they finish.
+type Capture struct {
+	Format    string     // see Reader.Format
+	LinkTypes []LinkType // in order of first appearance
+	// Packets counts every record read, as tshark counts frames.
+	Packets int64
+	// Duplicates counts records dropped because they repeat the previous
+	// IP packet within DuplicateWindow, as tcpdump -i any does for a packet
+	// that crosses two interfaces (TTL and IPv4 checksum may differ).
+	Duplicates int64
+	First      int64 // time of the earliest record, ns since the epoch
+	Last       int64 // time of the latest record
+	// Frames with a SYN, a SYN-ACK, a RST in any TCP header they carry
+	// (tunnelled or quoted in ICMP too), counted like tshark's display
+	// filters tcp.flags.syn==1 && tcp.flags.ack==0, …ack==1, tcp.flags.reset==1.
+	SYNFrames, SYNACKFrames, RSTFrames int64
+	// TCPFrames counts frames with a TCP header; Undecoded counts frames of
+	// link types flows does not decode.
+	TCPFrames, Undecoded int64
+	Tracker              TrackerStats
+	// Warnings are non-fatal problems, each once. A file-level error that
+	// stopped the reading is the last one.
+	Warnings []string
+	// Err is the file-level error that stopped reading before the end, if
+	// any; everything before it was read and counted.
+	Err error
+}
+
+// DuplicateWindow is how close in time two records must be for the second
+// to count as a copy of the first.
+const DuplicateWindow = 10e6 // 10 ms
+
+// Config tunes ReadCapture.
+type Config struct {
+	// MaxOpen caps attempts tracked at once; see NewTracker.
+	MaxOpen int
+	// Emit receives every attempt when it is finished. It may keep it.
+	Emit func(*Attempt)
+	// Progress, if set, is called now and then with the bytes read so far.
+	Progress func(offset int64)
+}
+
+// ReadCapture reads a whole capture from r in one pass. The returned Capture
+// is never nil: when the capture cannot be read to its end, it holds what was
+// read before the problem, and the error (a *FormatError) is returned too.
+func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
+	c := &Capture{}
+	rd, err := NewReader(r)
+	if err != nil {
+		c.Err = err
+		return c, err
+	}
+	defer rd.Close()
+	c.Format = rd.Format()
+	emit := cfg.Emit
+	if emit == nil {
+		emit = func(*Attempt) {}
+	}
+	tr := NewTracker(cfg.MaxOpen, emit)
+	var (
+		dec      Decoder
+		prev     []byte
+		prevTime int64
+		havePrev bool
+		lastLT   LinkType = 0xffff
+		ltCounts          = map[LinkType]int64{}
+	)
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			if err != io.EOF {
+				c.Err = err
+			}
+			break
+		}
+		c.Packets++
+		frame := c.Packets
+		if c.Packets == 1 || rec.Time < c.First {
+			c.First = rec.Time
+		}
+		if rec.Time > c.Last {
+			c.Last = rec.Time
+		}
+		if rec.LinkType != lastLT {
+			lastLT = rec.LinkType
+			if _, ok := ltCounts[lastLT]; !ok {
+				c.LinkTypes = append(c.LinkTypes, lastLT)
+			}
+		}
+		ltCounts[lastLT]++
+		if !rec.LinkType.Supported() {
+			c.Undecoded++
+			havePrev = false
+			continue
+		}
+		dec.Decode(rec.Data, rec.LinkType)
+		m := dec.marks
+		if m&MarkTCP != 0 {
+			c.TCPFrames++
+		}
+		if m&MarkSYN != 0 {
+			c.SYNFrames++
+		}
+		if m&MarkSYNACK != 0 {
+			c.SYNACKFrames++
+		}
+		if m&MarkRST != 0 {
+			c.RSTFrames++
+		}
+		if dec.l3 == nil {
+			havePrev = false
+			continue
+		}
+		if havePrev && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev, dec.l3) {
+			c.Duplicates++
+			continue
+		}
+		prev = append(prev[:0], dec.l3...)
+		prevTime, havePrev = rec.Time, true
+		tr.Observe(&dec, rec.Time, frame)
+		if cfg.Progress != nil && frame&0xffff == 0 {
+			cfg.Progress(rd.Offset())
+		}
+	}
+	tr.Flush()
+	c.Tracker = tr.Stats
+	c.Warnings = rd.Warnings()
+	for _, lt := range c.LinkTypes {
+		if !lt.Supported() {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[lt]))
+		}
+	}
+	if c.Tracker.Evicted > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("more than %d handshakes were open at once: %d were closed early and may look incomplete (raise --max-open)", c.Tracker.MaxOpen, c.Tracker.Evicted))
+	}
+	if c.Err != nil {
+		c.Warnings = append(c.Warnings, "stopped early: "+c.Err.Error()+"; everything before it was analyzed")
+	}
+	return c, c.Err
+}
+
+// sameIPPacket reports whether b repeats the IP packet a, allowing for the
+// TTL or hop limit (and so the IPv4 header checksum) that a router changes.
+func sameIPPacket(a, b []byte) bool {
+	if len(a) != len(b) || len(a) < 20 {
+		return false
+	}
+	if a[0]>>4 == 4 {
+		return bytes.Equal(a[:8], b[:8]) && a[9] == b[9] && bytes.Equal(a[12:], b[12:])
+	}
+	return len(a) >= 40 && bytes.Equal(a[:7], b[:7]) && bytes.Equal(a[8:], b[8:])
+}

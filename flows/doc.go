@@ -1,0 +1,15 @@
+// Package flows is the first stage of syndiag's pipeline: it reads capture
+// files and turns their packets into TCP handshake attempts.
+//
+// A capture is read in one streaming pass. [NewReader] detects the format from
+// the magic bytes (pcap in either byte order and timestamp resolution, pcapng
+// with any number of sections and interfaces, either of them wrapped in gzip or
+// zstd) and hands out records without copying them. [Decoder] finds the IP and
+// TCP headers of a record at fixed offsets without allocating, and the
+// [Tracker] keeps state only for handshakes that are open, plus a small record
+// per connection until it closes, so memory is bounded by open handshakes, not
+// by packets.
+//
+// flows knows packets and captures. It does not judge why a handshake failed;
+// that is the job of package analyze.
+package flows

@@ -1,0 +1,4 @@
+// Package report is the last stage of syndiag's pipeline: it renders an
+// analyze.Result as a terminal report or as the JSON of the syndiag/v1
+// contract. It decides nothing; everything it prints was found by analyze.
+package report

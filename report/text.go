@@ -1,0 +1,191 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// TextOptions tune the terminal report.
+type TextOptions struct {
+	// MaxAttempts bounds the list of failed attempts (default 20).
+	MaxAttempts int
+}
+
+// Text writes the terminal report: the captures read, then the handshakes
+// per server endpoint, then the attempts that did not complete.
+func Text(w io.Writer, res *analyze.Result, opt TextOptions) error {
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 20
+	}
+	p := &printer{w: w}
+	p.captures(res)
+	p.servers(res)
+	p.failed(res, opt.MaxAttempts)
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) table(header []string, rows [][]string, rightAligned ...int) {
+	if p.err != nil {
+		return
+	}
+	align := make([]tw.Align, len(header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+	}
+	for _, i := range rightAligned {
+		align[i] = tw.AlignRight
+	}
+	t := tablewriter.NewTable(p.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		p.err = err
+		return
+	}
+	p.err = t.Render()
+}
+
+func (p *printer) captures(res *analyze.Result) {
+	p.printf("Captures\n")
+	var rows [][]string
+	for _, c := range res.Captures {
+		lt := linkTypeSummary(c.LinkTypes)
+		if len(c.LinkTypes) > 1 {
+			names := make([]string, len(c.LinkTypes))
+			for i, l := range c.LinkTypes {
+				names[i] = l.String()
+			}
+			lt = strings.Join(names, ", ")
+		}
+		span := "-"
+		if c.Packets > 0 {
+			span = timeSpan(c.First, c.Last)
+		}
+		rows = append(rows, []string{filepath.Base(c.Path), c.Format, lt, count(c.Packets), count(c.Duplicates), span})
+	}
+	p.table([]string{"File", "Format", "Link type", "Packets", "Duplicates", "Time span (UTC)"}, rows, 3, 4)
+	for _, c := range res.Captures {
+		for _, wng := range c.Warnings {
+			p.printf("  warning: %s: %s\n", c.Path, wng)
+		}
+	}
+	p.printf("\n")
+}
+
+func (p *printer) servers(res *analyze.Result) {
+	if len(res.Servers) == 0 {
+		p.printf("No TCP handshake (SYN) in the capture.\n")
+		return
+	}
+	p.printf("Handshakes per server endpoint\n")
+	var rows [][]string
+	for _, s := range res.Servers {
+		o := s.Outcomes
+		other := s.Attempts - o[analyze.Established] - o[analyze.Unanswered] - o[analyze.Refused] - o[analyze.ICMPUnreachable]
+		rows = append(rows, []string{
+			s.Server.String(), strconv.Itoa(s.Clients), strconv.Itoa(s.Attempts),
+			strconv.Itoa(o[analyze.Established]), strconv.Itoa(s.Retransmitted),
+			strconv.Itoa(o[analyze.Unanswered]), strconv.Itoa(o[analyze.Refused]),
+			strconv.Itoa(o[analyze.ICMPUnreachable]), strconv.Itoa(other),
+		})
+	}
+	p.table([]string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, rows, 1, 2, 3, 4, 5, 6, 7, 8)
+	p.printf("  SYN retx: attempts that needed at least one SYN retransmission. Other: %s.\n\n",
+		"answered by a bare ACK, reset right after the handshake, half-open, or cut off by the end of the capture")
+}
+
+func (p *printer) failed(res *analyze.Result, limit int) {
+	var rows [][]string
+	n := 0
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if !a.Outcome.Failed() && a.Retransmissions() == 0 {
+			continue
+		}
+		n++
+		if len(rows) >= limit {
+			continue
+		}
+		rows = append(rows, []string{
+			clock(a.FirstSYN()), a.Client.String(), a.Server.String(),
+			strconv.Itoa(len(a.SYNs)), schedule(a), string(a.Outcome),
+		})
+	}
+	if n == 0 {
+		return
+	}
+	p.printf("Attempts that failed or needed a SYN retransmission (%d)\n", n)
+	p.table([]string{"First SYN", "Client", "Server", "SYNs", "SYN offsets (s)", "Outcome"}, rows, 3)
+	if n > len(rows) {
+		p.printf("  … and %d more (all of them are in --format json)\n", n-len(rows))
+	}
+	p.printf("\n")
+}
+
+// schedule lists when each SYN was sent relative to the first: "0 1 3 7".
+func schedule(a *analyze.Attempt) string {
+	var b strings.Builder
+	for i, s := range a.SYNs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if i == 8 && len(a.SYNs) > 9 {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(strconv.FormatFloat(float64(s.Time-a.SYNs[0].Time)/1e9, 'f', roundTo(s.Time-a.SYNs[0].Time), 64))
+	}
+	return b.String()
+}
+
+func roundTo(ns int64) int {
+	if ns == 0 {
+		return 0
+	}
+	return 1
+}
+
+func count(n int64) string { return strconv.FormatInt(n, 10) }
+
+func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
+
+func timeSpan(first, last int64) string {
+	f, l := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+	d := l.Sub(f)
+	return fmt.Sprintf("%s → %s (%s)", f.Format("2006-01-02 15:04:05.000"), l.Format("15:04:05.000"), duration(d))
+}
+
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
