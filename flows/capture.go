@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Capture is what reading one capture file found, apart from the attempts,
@@ -67,12 +68,14 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	}
 	tr := NewTracker(cfg.MaxOpen, emit)
 	var (
-		dec      Decoder
-		prev     []byte
-		prevTime int64
-		havePrev bool
-		lastLT   LinkType = 0xffff
-		ltCounts          = map[LinkType]int64{}
+		dec       Decoder
+		prev      []byte
+		prevTime  int64
+		havePrev  bool
+		lastLT    LinkType = 0xffff
+		ltCounts  []int64  // parallel to c.LinkTypes
+		ltCount   *int64
+		supported bool
 	)
 	for {
 		rec, err := rd.Next()
@@ -92,12 +95,17 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		}
 		if rec.LinkType != lastLT {
 			lastLT = rec.LinkType
-			if _, ok := ltCounts[lastLT]; !ok {
+			i := slices.Index(c.LinkTypes, lastLT)
+			if i < 0 {
+				i = len(c.LinkTypes)
 				c.LinkTypes = append(c.LinkTypes, lastLT)
+				ltCounts = append(ltCounts, 0)
 			}
+			ltCount = &ltCounts[i]
+			supported = lastLT.Supported()
 		}
-		ltCounts[lastLT]++
-		if !rec.LinkType.Supported() {
+		*ltCount++
+		if !supported {
 			c.Undecoded++
 			havePrev = false
 			continue
@@ -134,9 +142,9 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	tr.Flush()
 	c.Tracker = tr.Stats
 	c.Warnings = rd.Warnings()
-	for _, lt := range c.LinkTypes {
+	for i, lt := range c.LinkTypes {
 		if !lt.Supported() {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[lt]))
+			c.Warnings = append(c.Warnings, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[i]))
 		}
 	}
 	if c.Tracker.Evicted > 0 {
