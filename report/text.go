@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/syndiag/syndiag/analyze"
 )
@@ -25,11 +27,15 @@ func Text(w io.Writer, res *analyze.Result, opt TextOptions) error {
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 20
 	}
-	p := &printer{w: w}
+	bw := bufio.NewWriter(w)
+	p := &printer{w: &trimWriter{w: bw}}
 	p.captures(res)
 	p.servers(res)
 	p.failed(res, opt.MaxAttempts)
-	return p.err
+	if p.err != nil {
+		return p.err
+	}
+	return bw.Flush()
 }
 
 type printer struct {
@@ -55,6 +61,17 @@ func (p *printer) table(header []string, rows [][]string, rightAligned ...int) {
 		align[i] = tw.AlignRight
 	}
 	t := tablewriter.NewTable(p.w,
+		// A quiet style: no borders, a line under the header, two spaces
+		// between columns, so that wide tables still fit 100 columns.
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleLight),
+			Settings: tw.Settings{
+				Separators: tw.Separators{ShowHeader: tw.On, BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.On},
+			},
+		})),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
@@ -66,6 +83,34 @@ func (p *printer) table(header []string, rows [][]string, rightAligned ...int) {
 		return
 	}
 	p.err = t.Render()
+}
+
+// trimWriter drops the spaces that pad the last column of a table line.
+type trimWriter struct {
+	w       io.Writer
+	pending []byte
+}
+
+func (t *trimWriter) Write(b []byte) (int, error) {
+	for _, c := range b {
+		switch c {
+		case ' ':
+			t.pending = append(t.pending, c)
+			continue
+		case '\n':
+			t.pending = t.pending[:0]
+		}
+		if len(t.pending) > 0 {
+			if _, err := t.w.Write(t.pending); err != nil {
+				return 0, err
+			}
+			t.pending = t.pending[:0]
+		}
+		if _, err := t.w.Write([]byte{c}); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
 }
 
 func (p *printer) captures(res *analyze.Result) {
@@ -80,13 +125,14 @@ func (p *printer) captures(res *analyze.Result) {
 			}
 			lt = strings.Join(names, ", ")
 		}
-		span := "-"
+		start, span := "-", "-"
 		if c.Packets > 0 {
-			span = timeSpan(c.First, c.Last)
+			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
+			span = duration(time.Duration(c.Last - c.First))
 		}
-		rows = append(rows, []string{filepath.Base(c.Path), c.Format, lt, count(c.Packets), count(c.Duplicates), span})
+		rows = append(rows, []string{shorten(filepath.Base(c.Path), 32), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span})
 	}
-	p.table([]string{"File", "Format", "Link type", "Packets", "Duplicates", "Time span (UTC)"}, rows, 3, 4)
+	p.table([]string{"File", "Format", "Link type", "Packets", "Dups", "Start (UTC)", "Span"}, rows, 3, 4, 6)
 	for _, c := range res.Captures {
 		for _, wng := range c.Warnings {
 			p.printf("  warning: %s: %s\n", c.Path, wng)
@@ -113,8 +159,35 @@ func (p *printer) servers(res *analyze.Result) {
 		})
 	}
 	p.table([]string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, rows, 1, 2, 3, 4, 5, 6, 7, 8)
-	p.printf("  SYN retx: attempts that needed at least one SYN retransmission. Other: %s.\n\n",
-		"answered by a bare ACK, reset right after the handshake, half-open, or cut off by the end of the capture")
+	p.printf("  SYN retx: attempts that needed at least one SYN retransmission.\n")
+	others := map[analyze.Outcome]int{}
+	for _, s := range res.Servers {
+		for o, n := range s.Outcomes {
+			others[o] += n
+		}
+	}
+	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
+		if n := others[o]; n > 0 {
+			p.printf("  Other: %d %s: %s.\n", n, o, outcomeMeaning[o])
+		}
+	}
+	p.printf("\n")
+}
+
+var outcomeMeaning = map[analyze.Outcome]string{
+	analyze.HalfOpen:      "the server's SYN-ACK was never acknowledged",
+	analyze.AnsweredByACK: "the server answered the SYN with a bare ACK (TIME_WAIT or stale socket)",
+	analyze.ResetAfterACK: "the server reset the connection right after the handshake",
+	analyze.Incomplete:    "the capture ended while the handshake could still go on",
+}
+
+// shorten cuts s to n runes, keeping its end, which tells files apart.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return "…" + string(r[len(r)-n+1:])
 }
 
 func (p *printer) failed(res *analyze.Result, limit int) {
@@ -171,12 +244,6 @@ func roundTo(ns int64) int {
 func count(n int64) string { return strconv.FormatInt(n, 10) }
 
 func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
-
-func timeSpan(first, last int64) string {
-	f, l := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
-	d := l.Sub(f)
-	return fmt.Sprintf("%s → %s (%s)", f.Format("2006-01-02 15:04:05.000"), l.Format("15:04:05.000"), duration(d))
-}
 
 func duration(d time.Duration) string {
 	switch {
