@@ -5,15 +5,27 @@ import "io"
 // byteSource is a buffered reader that hands out slices of its own buffer
 // instead of copying, so that a record is read from the file exactly once.
 // A slice returned by peek is valid until the next call to peek.
+//
+// After startAsync, a goroutine reads ahead into a ring of large chunks while
+// the caller decodes the previous ones, so that I/O (or decompression) and
+// decoding run on two cores. Each chunk keeps room in front of its data for
+// the unread tail of the previous chunk, so that a record that straddles two
+// chunks is joined by copying only that tail.
 type byteSource struct {
 	r      io.Reader
 	buf    []byte
 	lo, hi int   // unread bytes are buf[lo:hi]
 	off    int64 // stream offset of buf[lo]
 	err    error // sticky error of r (io.EOF included)
+	async  *chunker
 }
 
-const sourceBufSize = 1 << 20
+const (
+	sourceBufSize = 1 << 20
+	chunkData     = 4 << 20
+	chunkReserve  = maxRecordLen + 64 // room for a straddling record
+	chunkDepth    = 3
+)
 
 func newByteSource(r io.Reader) *byteSource {
 	return &byteSource{r: r, buf: make([]byte, sourceBufSize)}
@@ -26,6 +38,25 @@ func (s *byteSource) peek(n int) ([]byte, error) {
 	if s.hi-s.lo >= n {
 		return s.buf[s.lo : s.lo+n], nil
 	}
+	if s.async != nil {
+		s.fillAsync(n)
+	} else {
+		s.fill(n)
+	}
+	if s.hi-s.lo >= n {
+		return s.buf[s.lo : s.lo+n], nil
+	}
+	err := s.err
+	if err == io.EOF {
+		if s.hi == s.lo {
+			return nil, io.EOF
+		}
+		err = io.ErrUnexpectedEOF
+	}
+	return s.buf[s.lo:s.hi], err
+}
+
+func (s *byteSource) fill(n int) {
 	if s.lo+n > len(s.buf) {
 		if n > len(s.buf) {
 			nb := make([]byte, max(n, 2*len(s.buf)))
@@ -46,21 +77,118 @@ func (s *byteSource) peek(n int) ([]byte, error) {
 			s.err = io.ErrNoProgress
 		}
 	}
-	if s.hi-s.lo >= n {
-		return s.buf[s.lo : s.lo+n], nil
-	}
-	err := s.err
-	if err == io.EOF {
-		if s.hi == s.lo {
-			return nil, io.EOF
-		}
-		err = io.ErrUnexpectedEOF
-	}
-	return s.buf[s.lo:s.hi], err
 }
 
 // discard consumes n bytes that a previous peek made available.
 func (s *byteSource) discard(n int) {
 	s.lo += n
 	s.off += int64(n)
+}
+
+// startAsync hands the rest of the input to a read-ahead goroutine.
+func (s *byteSource) startAsync() {
+	if s.async != nil || s.err != nil {
+		return
+	}
+	c := &chunker{full: make(chan chunk, chunkDepth), free: make(chan []byte, chunkDepth+2), done: make(chan struct{})}
+	for range chunkDepth + 1 {
+		c.free <- make([]byte, chunkReserve+chunkData)
+	}
+	s.async = c
+	go c.run(s.r)
+}
+
+// fillAsync takes chunks from the goroutine until n bytes are buffered.
+func (s *byteSource) fillAsync(n int) {
+	c := s.async
+	for s.hi-s.lo < n && s.err == nil {
+		ck := <-c.full
+		left := s.buf[s.lo:s.hi]
+		old := s.buf
+		switch {
+		case len(ck.data) == 0:
+			// Nothing new: only the error matters.
+		case len(left) <= chunkReserve:
+			start := chunkReserve - len(left)
+			copy(ck.buf[start:], left)
+			s.buf, s.lo, s.hi = ck.buf, start, chunkReserve+len(ck.data)
+			c.release(old)
+		default:
+			// A record larger than the reserve (a big pcapng block):
+			// join the two in a buffer of its own.
+			nb := make([]byte, len(left)+len(ck.data))
+			copy(nb, left)
+			copy(nb[len(left):], ck.data)
+			s.buf, s.lo, s.hi = nb, 0, len(nb)
+			c.release(old)
+			c.release(ck.buf)
+		}
+		if len(ck.data) == 0 {
+			c.release(ck.buf)
+		}
+		if ck.err != nil {
+			s.err = ck.err
+		}
+	}
+}
+
+// close stops the read-ahead goroutine, if any.
+func (s *byteSource) close() {
+	if s.async != nil {
+		s.async.stop()
+	}
+}
+
+type chunker struct {
+	full chan chunk
+	free chan []byte
+	done chan struct{}
+}
+
+type chunk struct {
+	buf  []byte // the whole buffer, reserve included
+	data []byte // the bytes read, buf[chunkReserve:][:n]
+	err  error
+}
+
+func (c *chunker) run(r io.Reader) {
+	for {
+		var b []byte
+		select {
+		case b = <-c.free:
+		case <-c.done:
+			return
+		}
+		n, err := io.ReadFull(r, b[chunkReserve:])
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		select {
+		case c.full <- chunk{buf: b, data: b[chunkReserve : chunkReserve+n], err: err}:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// release gives a chunk buffer back to the goroutine; other buffers (the
+// first, synchronous one, or a joined one) are left to the garbage collector.
+func (c *chunker) release(b []byte) {
+	if len(b) == chunkReserve+chunkData {
+		select {
+		case c.free <- b:
+		default:
+		}
+	}
+}
+
+func (c *chunker) stop() {
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
 }

@@ -18,8 +18,10 @@ type Capture struct {
 	// IP packet within DuplicateWindow, as tcpdump -i any does for a packet
 	// that crosses two interfaces (TTL and IPv4 checksum may differ).
 	Duplicates int64
-	First      int64 // time of the earliest record, ns since the epoch
-	Last       int64 // time of the latest record
+	// DuplicateSYNs counts the duplicates that were SYNs.
+	DuplicateSYNs int64
+	First         int64 // time of the earliest record, ns since the epoch
+	Last          int64 // time of the latest record
 	// Frames with a SYN, a SYN-ACK, a RST in any TCP header they carry
 	// (tunnelled or quoted in ICMP too), counted like tshark's display
 	// filters tcp.flags.syn==1 && tcp.flags.ack==0, …ack==1, tcp.flags.reset==1.
@@ -130,6 +132,9 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		}
 		if havePrev && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev, dec.l3) {
 			c.Duplicates++
+			if m&MarkSYN != 0 {
+				c.DuplicateSYNs++
+			}
 			continue
 		}
 		prev = append(prev[:0], dec.l3...)

@@ -61,8 +61,9 @@ type Decoder struct {
 
 // Decode decodes one frame of the given link type.
 func (d *Decoder) Decode(data []byte, lt LinkType) {
-	frags := d.frags
-	*d = Decoder{frags: frags, notIP: true}
+	// Reset only what a decode sets, not the whole struct: this runs for
+	// every packet.
+	d.marks, d.hasTCP, d.hasICMP, d.quoteTCP, d.l3, d.notIP = 0, false, false, nil, nil, true
 	switch lt {
 	case LinkEthernet:
 		d.ethernet(data, 0)

@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/binary"
 	"io"
+	"math/bits"
 )
 
 // pcapReader reads the classic libpcap format
@@ -12,6 +13,7 @@ import (
 type pcapReader struct {
 	src      *byteSource
 	order    binary.ByteOrder
+	swapped  bool // order is big-endian
 	nanos    bool
 	hdrLen   int
 	linkType LinkType
@@ -49,6 +51,7 @@ func newPcapReader(src *byteSource, warn *warnings) (*pcapReader, error) {
 	}
 	// The upper bits of the link-type field may carry the FCS length; the
 	// link type itself is the low 16 bits.
+	p.swapped = p.order == binary.ByteOrder(binary.BigEndian)
 	p.linkType = LinkType(p.order.Uint32(hdr[20:]) & 0xffff)
 	src.discard(pcapFileHeaderLen)
 	return p, nil
@@ -71,10 +74,16 @@ func (p *pcapReader) next(rec *Record) error {
 		}
 		return readErr(err, off, "record header cut short: %d of %d bytes", len(hdr), p.hdrLen)
 	}
-	sec := p.order.Uint32(hdr[0:])
-	frac := p.order.Uint32(hdr[4:])
-	capLen := p.order.Uint32(hdr[8:])
-	origLen := p.order.Uint32(hdr[12:])
+	// Read the header as little-endian and swap if needed: a call through
+	// the binary.ByteOrder interface per field costs more than the rest.
+	sec := binary.LittleEndian.Uint32(hdr[0:])
+	frac := binary.LittleEndian.Uint32(hdr[4:])
+	capLen := binary.LittleEndian.Uint32(hdr[8:])
+	origLen := binary.LittleEndian.Uint32(hdr[12:])
+	if p.swapped {
+		sec, frac = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac)
+		capLen, origLen = bits.ReverseBytes32(capLen), bits.ReverseBytes32(origLen)
+	}
 	if capLen > maxRecordLen {
 		return formatErr(off, ErrCorrupt, "record claims %d captured bytes (more than the %d any capture tool writes)", capLen, maxRecordLen)
 	}

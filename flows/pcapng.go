@@ -53,6 +53,10 @@ func (g *ngReader) next(rec *Record) error {
 			if err := g.sectionHeader(h, off); err != nil {
 				return err
 			}
+			// sectionHeader peeked further, which may have moved the bytes.
+			if h, err = g.src.peek(12); err != nil {
+				return readErr(err, off, "block header cut short")
+			}
 		} else if !g.inSHB {
 			return formatErr(off, ErrCorrupt, "pcapng block 0x%08x before any section header", typ)
 		} else {

@@ -3,7 +3,6 @@ package flows
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -58,22 +57,22 @@ func NewReader(r io.Reader) (*Reader, error) {
 	switch {
 	case magic[0] == 0x1f && magic[1] == 0x8b:
 		zr, err := gzip.NewReader(readerOf(src))
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, formatErr(0, ErrTruncated, "gzip header cut short")
+		}
 		if err != nil {
 			return nil, formatErr(0, ErrCorrupt, "gzip header: %v", err)
 		}
-		ra := newReadahead(zr)
-		rd.closers = append(rd.closers, ra.close)
 		rd.compression = "gzip"
-		src = newByteSource(ra)
+		src = newByteSource(zr)
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(readerOf(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
 		if err != nil {
 			return nil, formatErr(0, ErrCorrupt, "zstd header: %v", err)
 		}
-		ra := newReadahead(zr.IOReadCloser())
-		rd.closers = append(rd.closers, ra.close)
+		rd.closers = append(rd.closers, zr.Close)
 		rd.compression = "zstd"
-		src = newByteSource(ra)
+		src = newByteSource(zr)
 	}
 	rd.src = src
 	if rd.compression != "" {
@@ -97,6 +96,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.format = pr.format
 		rd.next = pr.next
 	}
+	src.startAsync()
+	rd.closers = append(rd.closers, src.close)
 	return rd, nil
 }
 
@@ -139,11 +140,11 @@ func (r *Reader) Warnings() []string { return r.warnings.list() }
 // Offset returns the stream offset of the next unread byte.
 func (r *Reader) Offset() int64 { return r.src.off }
 
-// Close releases the decompressor goroutines, if any. It does not close the
-// underlying reader.
+// Close stops the read-ahead goroutine and releases the decompressor. It
+// does not close the underlying reader.
 func (r *Reader) Close() error {
-	for _, c := range r.closers {
-		c()
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
 	}
 	r.closers = nil
 	return nil
@@ -206,5 +207,3 @@ func (w *warnings) list() []string {
 	}
 	return out
 }
-
-var errClosed = errors.New("flows: reader closed")

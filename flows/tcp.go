@@ -69,7 +69,7 @@ func (h tcpHeader) window() uint16  { return binary.BigEndian.Uint16(h[14:]) }
 // the capture was cut; what was read before counts.
 func (h tcpHeader) options() Options {
 	o := Options{WScale: -1}
-	if len(h) < 20 {
+	if len(h) < 20 || h.headerLen() < 20 {
 		return o
 	}
 	b := h[20:min(len(h), h.headerLen())]

@@ -329,11 +329,21 @@ func (t *Tracker) expire() {
 	}
 }
 
-// evict emits the open attempt that has been idle the longest.
+// evict emits the open attempt that has been idle the longest. A queue is in
+// the order its connections entered it, so a head that was active since goes
+// to the back first, as in expire; then each head is its queue's idlest.
 func (t *Tracker) evict() {
 	var victim *conn
 	for i := range t.queues {
-		if it, ok := t.queues[i].head(); ok && (victim == nil || it.c.lastActive < victim.lastActive) {
+		q := &t.queues[i]
+		it, ok := q.head()
+		for ok && it.c.lastActive > it.enter {
+			q.pop()
+			it.c.stamp++
+			q.push(it.c, it.c.lastActive)
+			it, ok = q.head()
+		}
+		if ok && (victim == nil || it.c.lastActive < victim.lastActive) {
 			victim = it.c
 		}
 	}

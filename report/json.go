@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
@@ -11,16 +13,6 @@ import (
 
 // Schema names the JSON contract this package writes.
 const Schema = "syndiag/v1"
-
-type jsonReport struct {
-	Schema      string        `json:"schema"`
-	Captures    []jsonCapture `json:"captures"`
-	ClockOffset *struct{}     `json:"clock_offset"`
-	Servers     []jsonServer  `json:"servers"`
-	Attempts    []jsonAttempt `json:"attempts"`
-	Sources     []struct{}    `json:"sources"`
-	Findings    []struct{}    `json:"findings"`
-}
 
 type jsonCapture struct {
 	Path         string   `json:"path"`
@@ -96,9 +88,10 @@ type jsonICMP struct {
 }
 
 // JSON writes the result as the syndiag/v1 JSON document, indented and
-// deterministic: the same result gives the same bytes.
+// deterministic: the same result gives the same bytes. Attempts are encoded
+// one at a time, so memory does not grow with the size of the document.
 func JSON(w io.Writer, res *analyze.Result) error {
-	out := jsonReport{Schema: Schema, Captures: []jsonCapture{}, Servers: []jsonServer{}, Attempts: []jsonAttempt{}, Sources: []struct{}{}, Findings: []struct{}{}}
+	captures := []jsonCapture{}
 	for _, c := range res.Captures {
 		jc := jsonCapture{
 			Path: c.Path, Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
@@ -118,21 +111,76 @@ func JSON(w io.Writer, res *analyze.Result) error {
 			e := c.Err.Error()
 			jc.Error = &e
 		}
-		out.Captures = append(out.Captures, jc)
+		captures = append(captures, jc)
 	}
+	servers := []jsonServer{}
 	for _, s := range res.Servers {
 		js := jsonServer{Server: s.Server.String(), Attempts: s.Attempts, Retransmitted: s.Retransmitted, Clients: s.Clients, Outcomes: map[string]int{}}
 		for o, n := range s.Outcomes {
 			js.Outcomes[string(o)] = n
 		}
-		out.Servers = append(out.Servers, js)
+		servers = append(servers, js)
 	}
-	for i := range res.Attempts {
-		out.Attempts = append(out.Attempts, attemptJSON(&res.Attempts[i]))
+
+	jw := &jsonWriter{w: bufio.NewWriter(w)}
+	jw.raw("{\n")
+	jw.field("schema", Schema, false)
+	jw.field("captures", captures, false)
+	jw.raw(`  "clock_offset": null,` + "\n")
+	jw.field("servers", servers, false)
+	if len(res.Attempts) == 0 {
+		jw.raw(`  "attempts": [],` + "\n")
+	} else {
+		jw.raw(`  "attempts": [`)
+		for i := range res.Attempts {
+			if i > 0 {
+				jw.raw(",")
+			}
+			jw.raw("\n    ")
+			jw.value(attemptJSON(&res.Attempts[i]), "    ")
+		}
+		jw.raw("\n  ],\n")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	jw.raw(`  "sources": [],` + "\n")
+	jw.raw(`  "findings": []` + "\n}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
+}
+
+// jsonWriter writes an indented JSON object piece by piece.
+type jsonWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (j *jsonWriter) raw(s string) {
+	if j.err == nil {
+		_, j.err = j.w.WriteString(s)
+	}
+}
+
+func (j *jsonWriter) value(v any, prefix string) {
+	if j.err != nil {
+		return
+	}
+	b, err := json.MarshalIndent(v, prefix, "  ")
+	if err != nil {
+		j.err = err
+		return
+	}
+	_, j.err = j.w.Write(b)
+}
+
+func (j *jsonWriter) field(name string, v any, last bool) {
+	j.raw("  " + strconv.Quote(name) + ": ")
+	j.value(v, "  ")
+	if last {
+		j.raw("\n")
+	} else {
+		j.raw(",\n")
+	}
 }
 
 func attemptJSON(a *analyze.Attempt) jsonAttempt {
