@@ -42,7 +42,6 @@ const resetAfterACKWindow = 200 * time.Millisecond
 // classify decides an attempt's outcome. captureEnd is the time of the last
 // packet of the capture the attempt came from.
 func classify(a *flows.Attempt, captureEnd int64) Outcome {
-	lastSYN := a.SYNs[len(a.SYNs)-1].Time
 	switch {
 	case a.Established():
 		for _, r := range a.Resets {
@@ -52,7 +51,7 @@ func classify(a *flows.Attempt, captureEnd int64) Outcome {
 		}
 		return Established
 	case len(a.SYNACKs) > 0:
-		if captureEnd-a.SYNACKs[len(a.SYNACKs)-1].Time < int64(time.Second) && !a.Evicted {
+		if captureEnd-a.SYNACKs[0].Time < int64(minRTO) && !a.Evicted {
 			return Incomplete
 		}
 		return HalfOpen
@@ -70,22 +69,16 @@ func classify(a *flows.Attempt, captureEnd int64) Outcome {
 	if len(a.AckAnswers) > 0 {
 		return AnsweredByACK
 	}
-	if !a.Evicted && captureEnd-lastSYN < nextRetransmissionWait(a) {
+	if !a.Evicted && captureEnd-a.SYNs[0].Time < int64(minRTO) {
 		return Incomplete
 	}
 	return Unanswered
 }
 
-// nextRetransmissionWait bounds how long a client could still wait before
-// its next SYN: twice its last interval (exponential backoff), at least the
-// 1 s initial RTO of RFC 6298.
-func nextRetransmissionWait(a *flows.Attempt) int64 {
-	wait := int64(time.Second)
-	if n := len(a.SYNs); n >= 2 {
-		wait = max(wait, 2*(a.SYNs[n-1].Time-a.SYNs[n-2].Time))
-	}
-	return wait
-}
+// minRTO is the initial retransmission timeout of RFC 6298 and Linux: an
+// answer later than that means the client already felt the loss. Before it,
+// a capture that ends tells nothing.
+const minRTO = time.Second
 
 // Failed reports whether the outcome is a handshake that did not complete.
 func (o Outcome) Failed() bool {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const lab = "../../testdata/lab/"
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	notCapture := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notCapture, []byte("hello, this is not a capture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A capture cut in its last record: analyzed up to there, with a warning.
+	whole, err := os.ReadFile(lab + "closed-port.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, whole[:len(whole)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc     string
+		args     []string
+		code     int
+		stdout   string // a substring of stdout, or "" for no check
+		stderr   string // a substring of stderr
+		noStderr bool
+	}{
+		{desc: "help", args: []string{"--help"}, code: 0, stderr: "syndiag analyze [flags] FILE..."},
+		{desc: "help command", args: []string{"help"}, code: 0, stderr: "Exit codes:"},
+		{desc: "no file", args: []string{"analyze"}, code: 2, stderr: "no capture file given"},
+		{desc: "bad format", args: []string{"--format", "xml", lab + "closed-port.pcap"}, code: 2, stderr: `unknown --format "xml"`},
+		{desc: "bad fail-on", args: []string{"--fail-on", "loud", lab + "closed-port.pcap"}, code: 2, stderr: `unknown --fail-on "loud"`},
+		{desc: "unknown flag", args: []string{"--bogus", lab + "closed-port.pcap"}, code: 2, stderr: "unknown flag: --bogus"},
+		{desc: "missing file", args: []string{"nonexistent.pcap"}, code: 2, stderr: "syndiag: nonexistent.pcap: no such file or directory"},
+		{desc: "directory", args: []string{lab}, code: 2, stderr: "is a directory"},
+		{desc: "not a capture", args: []string{notCapture}, code: 2, stderr: `notes.txt: offset 0: not a capture file: it starts with text "hello, t"`},
+		{desc: "shortcut", args: []string{lab + "closed-port.pcap"}, code: 0, stdout: "198.18.2.2:8081", noStderr: true},
+		{desc: "analyze", args: []string{"analyze", lab + "closed-port.pcap"}, code: 0, stdout: "198.18.2.2:8081", noStderr: true},
+		{desc: "one good one bad", args: []string{lab + "closed-port.pcap", notCapture}, code: 2, stdout: "198.18.2.2:8081", stderr: "not a capture file"},
+		{desc: "truncated", args: []string{cut}, code: 0, stdout: "warning: " + cut + ": stopped early: offset 274: last record cut short", stderr: "cut.pcap: offset 274: last record cut short: 44 of 54 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (stderr: %s)", code, tc.code, stderr)
+			}
+			if !strings.Contains(stdout, tc.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tc.stdout, stdout)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.stderr, stderr)
+			}
+			if tc.noStderr && stderr != "" {
+				t.Errorf("unexpected stderr: %s", stderr)
+			}
+		})
+	}
+}
+
+// TestGolden renders every lab capture as text and JSON and compares with
+// testdata/golden; go test ./cmd/syndiag -update rewrites the files.
+func TestGolden(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.gz", "*.zst"} {
+		m, _ := filepath.Glob(lab + pat)
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no lab captures")
+	}
+	for _, file := range files {
+		for _, format := range []string{"table", "json"} {
+			name := filepath.Base(file) + "." + map[string]string{"table": "txt", "json": "json"}[format]
+			t.Run(name, func(t *testing.T) {
+				code, stdout, stderr := runCmd(t, "--format", format, file)
+				if code != 0 || stderr != "" {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				golden := filepath.Join("testdata", "golden", name)
+				if *update {
+					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./cmd/syndiag -update)", err)
+				}
+				if stdout != string(want) {
+					t.Errorf("output differs from %s (run with -update after checking the change):\n%s", golden, stdout)
+				}
+				// Identical input gives byte-identical output.
+				if _, again, _ := runCmd(t, "--format", format, file); again != stdout {
+					t.Error("a second run gave different output")
+				}
+			})
+		}
+	}
+}
