@@ -61,21 +61,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		args = []string{"--help"}
 	}
 	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var opt options
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table or json")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
+	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
+	// pflag prints the usage on every parse error; we want it only for
+	// --help, and a one-line error otherwise.
+	fs.SetOutput(io.Discard)
+	usage := fs.Usage
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, exitText)
+		for _, a := range args {
+			if a == "-h" || a == "--help" {
+				usage()
+				return
+			}
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "syndiag: %v (try syndiag --help)\n", err)
 		return exitUsage
 	}
 	files := fs.Args()
