@@ -105,8 +105,9 @@ func TestSYNSchedules(t *testing.T) {
 		}
 		for i, s := range a.SYNs {
 			off := float64(s.Time-a.SYNs[0].Time) / 1e9
-			// A kernel timer fires within a few jiffies of its due time.
-			if d := off - w[i]; d < -0.01 || d > 0.25 {
+			// Kernel timers fire late by a few jiffies each, and the lateness
+			// accumulates (41001's +7 s SYN came at +7.28 s in one run).
+			if d := off - w[i]; d < -0.01 || d > 0.05+0.05*w[i] {
 				t.Errorf("%v: SYN %d at +%.3f s, want +%g s", a.Client, i, off, w[i])
 			}
 		}
@@ -119,7 +120,9 @@ func TestSYNSchedules(t *testing.T) {
 	}
 }
 
-// TestLabCounts checks the per-capture figures of truth.tsv.
+// TestLabCounts checks the per-capture figures of truth.tsv. flows counts
+// as duplicates both exact copies and copies a router forwarded (TTL and
+// checksum changed), the lab's dup_exact and dup_ttl.
 func TestLabCounts(t *testing.T) {
 	f, err := os.Open(filepath.Join(labDir, "truth.tsv"))
 	if err != nil {
@@ -152,7 +155,7 @@ func TestLabCounts(t *testing.T) {
 				count[a.Outcome]++
 			}
 			got := []int{int(cp.Packets), int(cp.Duplicates), len(res.Attempts), count[analyze.Established], count[analyze.Refused], count[analyze.ICMPUnreachable], count[analyze.Unanswered]}
-			want := []int{col("packets"), col("duplicates"), col("attempts"), col("established"), col("refused"), col("icmp"), col("unanswered")}
+			want := []int{col("packets"), col("duplicates") + col("dup_ttl"), col("attempts"), col("established"), col("refused"), col("icmp"), col("unanswered")}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("packets, duplicates, attempts, established, refused, icmp, unanswered = %v, want %v", got, want)
 			}

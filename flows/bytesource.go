@@ -159,10 +159,7 @@ func (c *chunker) run(r io.Reader) {
 		case <-c.done:
 			return
 		}
-		n, err := io.ReadFull(r, b[chunkReserve:])
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		n, err := readChunk(r, b[chunkReserve:])
 		select {
 		case c.full <- chunk{buf: b, data: b[chunkReserve : chunkReserve+n], err: err}:
 		case <-c.done:
@@ -172,6 +169,27 @@ func (c *chunker) run(r io.Reader) {
 			return
 		}
 	}
+}
+
+// readChunk reads until b is full or r fails, and returns r's own error. It
+// is not io.ReadFull, which reports a short read as io.ErrUnexpectedEOF and
+// so cannot be told apart from a decompressor's io.ErrUnexpectedEOF, the
+// error of a compressed stream that was cut short.
+func readChunk(r io.Reader, b []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			if empty++; empty == 100 {
+				return n, io.ErrNoProgress
+			}
+		}
+	}
+	return n, nil
 }
 
 // release gives a chunk buffer back to the goroutine; other buffers (the
