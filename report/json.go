@@ -61,8 +61,19 @@ type jsonAttempt struct {
 	ThirdACK           *string          `json:"third_ack"`
 	Resets             []jsonReset      `json:"resets"`
 	ICMP               []jsonICMP       `json:"icmp"`
-	FirstFIN           string           `json:"first_fin"`
+	Close              *jsonClose       `json:"close"`
 	Evicted            bool             `json:"evicted,omitempty"`
+}
+
+// jsonClose says how an established connection ended, as far as the
+// capture shows: what the per-host PAWS model needs (tcp_remember_stamp
+// stores the last TSval the side that closed first received).
+type jsonClose struct {
+	FirstFIN            string  `json:"first_fin"`
+	FINTime             *string `json:"fin_time"`
+	ClosedAt            *string `json:"closed_at"`
+	LastTSvalFromClient *uint32 `json:"last_tsval_from_client"`
+	LastTSvalFromServer *uint32 `json:"last_tsval_from_server"`
 }
 
 type jsonTransmission struct {
@@ -190,7 +201,27 @@ func attemptJSON(a *analyze.Attempt) jsonAttempt {
 		SYNRetransmissions: a.Retransmissions(), Outcome: a.Outcome, LostAt: "unknown", Cause: "none",
 		SYN:      jsonTransmission{Frame: syn.Frame, TTL: syn.TTL, IPID: syn.IPID, Window: syn.Window, Opts: syn.Opts},
 		SYNTimes: []string{}, SYNACKTimes: []string{}, AckAnswers: len(a.AckAnswers),
-		Resets: []jsonReset{}, ICMP: []jsonICMP{}, FirstFIN: a.FirstFIN.String(), Evicted: a.Evicted,
+		Resets: []jsonReset{}, ICMP: []jsonICMP{}, Evicted: a.Evicted,
+	}
+	if a.Established() {
+		c := &jsonClose{FirstFIN: a.FirstFIN.String()}
+		if a.FirstFIN != flows.NoSide {
+			t := timestamp(a.FINTime)
+			c.FINTime = &t
+		}
+		if a.ClosedAt != 0 {
+			t := timestamp(a.ClosedAt)
+			c.ClosedAt = &t
+		}
+		if a.FirstFIN != flows.NoSide && a.LastTSval[0].Valid {
+			v := a.LastTSval[0].TSval
+			c.LastTSvalFromClient = &v
+		}
+		if a.FirstFIN != flows.NoSide && a.LastTSval[1].Valid {
+			v := a.LastTSval[1].TSval
+			c.LastTSvalFromServer = &v
+		}
+		j.Close = c
 	}
 	for _, s := range a.SYNs {
 		j.SYNTimes = append(j.SYNTimes, timestamp(s.Time))
