@@ -18,6 +18,11 @@ type byteSource struct {
 	off    int64 // stream offset of buf[lo]
 	err    error // sticky error of r (io.EOF included)
 	async  *chunker
+	// wantAsync asks for the read-ahead goroutine once the input proves
+	// larger than the first buffer, so small files cost no goroutine and no
+	// chunk buffers.
+	wantAsync bool
+	fills     int
 }
 
 const (
@@ -38,6 +43,9 @@ func (s *byteSource) peek(n int) ([]byte, error) {
 	if s.hi-s.lo >= n {
 		return s.buf[s.lo : s.lo+n], nil
 	}
+	if s.async == nil && s.wantAsync && s.fills > 0 && s.err == nil {
+		s.startChunker()
+	}
 	if s.async != nil {
 		s.fillAsync(n)
 	} else {
@@ -57,6 +65,7 @@ func (s *byteSource) peek(n int) ([]byte, error) {
 }
 
 func (s *byteSource) fill(n int) {
+	s.fills++
 	if s.lo+n > len(s.buf) {
 		if n > len(s.buf) {
 			nb := make([]byte, max(n, 2*len(s.buf)))
@@ -85,15 +94,12 @@ func (s *byteSource) discard(n int) {
 	s.off += int64(n)
 }
 
-// startAsync hands the rest of the input to a read-ahead goroutine.
-func (s *byteSource) startAsync() {
-	if s.async != nil || s.err != nil {
-		return
-	}
+// startAsync hands the rest of the input to a read-ahead goroutine as soon
+// as the input is larger than the first buffer.
+func (s *byteSource) startAsync() { s.wantAsync = true }
+
+func (s *byteSource) startChunker() {
 	c := &chunker{full: make(chan chunk, chunkDepth), free: make(chan []byte, chunkDepth+2), done: make(chan struct{})}
-	for range chunkDepth + 1 {
-		c.free <- make([]byte, chunkReserve+chunkData)
-	}
 	s.async = c
 	go c.run(s.r)
 }
@@ -152,12 +158,23 @@ type chunk struct {
 }
 
 func (c *chunker) run(r io.Reader) {
+	allocated := 0
 	for {
 		var b []byte
-		select {
-		case b = <-c.free:
-		case <-c.done:
-			return
+		if allocated <= chunkDepth {
+			// Buffers are made as they are first needed.
+			select {
+			case b = <-c.free:
+			default:
+				b = make([]byte, chunkReserve+chunkData)
+				allocated++
+			}
+		} else {
+			select {
+			case b = <-c.free:
+			case <-c.done:
+				return
+			}
 		}
 		n, err := readChunk(r, b[chunkReserve:])
 		select {
