@@ -27,7 +27,7 @@ type byteSource struct {
 
 const (
 	sourceBufSize = 1 << 20
-	chunkData     = 4 << 20
+	chunkData     = 1 << 20
 	chunkReserve  = maxRecordLen + 64 // room for a straddling record
 	chunkDepth    = 3
 )

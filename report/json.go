@@ -41,63 +41,6 @@ type jsonServer struct {
 	Outcomes      map[string]int `json:"outcomes"`
 }
 
-type jsonAttempt struct {
-	Capture            int              `json:"capture"`
-	Client             string           `json:"client"`
-	Server             string           `json:"server"`
-	ClientSeenAs       *string          `json:"client_seen_as"`
-	ISN                uint32           `json:"isn"`
-	SYNTimes           []string         `json:"syn_times"`
-	SYNRetransmissions int              `json:"syn_retransmissions"`
-	InitialRTO         *float64         `json:"initial_rto_s"`
-	Outcome            analyze.Outcome  `json:"outcome"`
-	ConnectTime        *float64         `json:"connect_time_s"`
-	LostAt             string           `json:"lost_at"`
-	Cause              string           `json:"cause"`
-	TSval              *uint32          `json:"tsval"`
-	SYN                jsonTransmission `json:"syn"`
-	SYNACKTimes        []string         `json:"synack_times"`
-	AckAnswers         int              `json:"ack_answers"`
-	ThirdACK           *string          `json:"third_ack"`
-	Resets             []jsonReset      `json:"resets"`
-	ICMP               []jsonICMP       `json:"icmp"`
-	Close              *jsonClose       `json:"close"`
-	Evicted            bool             `json:"evicted,omitempty"`
-}
-
-// jsonClose says how an established connection ended, as far as the
-// capture shows: what the per-host PAWS model needs (tcp_remember_stamp
-// stores the last TSval the side that closed first received).
-type jsonClose struct {
-	FirstFIN            string  `json:"first_fin"`
-	FINTime             *string `json:"fin_time"`
-	ClosedAt            *string `json:"closed_at"`
-	LastTSvalFromClient *uint32 `json:"last_tsval_from_client"`
-	LastTSvalFromServer *uint32 `json:"last_tsval_from_server"`
-}
-
-type jsonTransmission struct {
-	Frame  int64         `json:"frame"`
-	TTL    uint8         `json:"ttl"`
-	IPID   uint16        `json:"ip_id"`
-	Window uint16        `json:"window"`
-	Opts   flows.Options `json:"options"`
-}
-
-type jsonReset struct {
-	Time  string `json:"time"`
-	From  string `json:"from"`
-	Flags string `json:"flags"`
-}
-
-type jsonICMP struct {
-	Time     string `json:"time"`
-	Reporter string `json:"reporter"`
-	Type     uint8  `json:"type"`
-	Code     uint8  `json:"code"`
-	Meaning  string `json:"meaning"`
-}
-
 // JSON writes the result as the syndiag/v1 JSON document, indented and
 // deterministic: the same result gives the same bytes. Attempts are encoded
 // one at a time, so memory does not grow with the size of the document.
@@ -143,13 +86,19 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jw.raw(`  "attempts": [],` + "\n")
 	} else {
 		jw.raw(`  "attempts": [`)
+		e := &jenc{depth: 2}
 		for i := range res.Attempts {
 			if i > 0 {
-				jw.raw(",")
+				e.b = append(e.b, ',')
 			}
-			jw.raw("\n    ")
-			jw.value(attemptJSON(&res.Attempts[i]), "    ")
+			e.newline()
+			appendAttempt(e, &res.Attempts[i])
+			if len(e.b) >= 64<<10 {
+				jw.bytes(e.b)
+				e.b = e.b[:0]
+			}
 		}
+		jw.bytes(e.b)
 		jw.raw("\n  ],\n")
 	}
 	jw.raw(`  "sources": [],` + "\n")
@@ -169,6 +118,12 @@ type jsonWriter struct {
 func (j *jsonWriter) raw(s string) {
 	if j.err == nil {
 		_, j.err = j.w.WriteString(s)
+	}
+}
+
+func (j *jsonWriter) bytes(b []byte) {
+	if j.err == nil {
+		_, j.err = j.w.Write(b)
 	}
 }
 
@@ -194,75 +149,151 @@ func (j *jsonWriter) field(name string, v any, last bool) {
 	}
 }
 
-func attemptJSON(a *analyze.Attempt) jsonAttempt {
+// appendAttempt writes one attempt as a JSON object at the given depth.
+func appendAttempt(e *jenc, a *analyze.Attempt) {
 	syn := a.SYNs[0]
-	j := jsonAttempt{
-		Capture: a.Capture, Client: a.Client.String(), Server: a.Server.String(), ISN: a.ISN,
-		SYNRetransmissions: a.Retransmissions(), Outcome: a.Outcome, LostAt: "unknown", Cause: "none",
-		SYN:      jsonTransmission{Frame: syn.Frame, TTL: syn.TTL, IPID: syn.IPID, Window: syn.Window, Opts: syn.Opts},
-		SYNTimes: []string{}, SYNACKTimes: []string{}, AckAnswers: len(a.AckAnswers),
-		Resets: []jsonReset{}, ICMP: []jsonICMP{}, Evicted: a.Evicted,
-	}
-	if a.Established() {
-		c := &jsonClose{FirstFIN: a.FirstFIN.String()}
-		if a.FirstFIN != flows.NoSide {
-			t := timestamp(a.FINTime)
-			c.FINTime = &t
-		}
-		if a.ClosedAt != 0 {
-			t := timestamp(a.ClosedAt)
-			c.ClosedAt = &t
-		}
-		if a.FirstFIN != flows.NoSide && a.LastTSval[0].Valid {
-			v := a.LastTSval[0].TSval
-			c.LastTSvalFromClient = &v
-		}
-		if a.FirstFIN != flows.NoSide && a.LastTSval[1].Valid {
-			v := a.LastTSval[1].TSval
-			c.LastTSvalFromServer = &v
-		}
-		j.Close = c
-	}
+	e.open('{')
+	e.int("capture", int64(a.Capture))
+	e.str("client", a.Client.String())
+	e.str("server", a.Server.String())
+	e.null("client_seen_as")
+	e.int("isn", int64(a.ISN))
+	e.key("syn_times")
+	e.open('[')
 	for _, s := range a.SYNs {
-		j.SYNTimes = append(j.SYNTimes, timestamp(s.Time))
+		e.next()
+		e.b = appendTimestamp(e.b, s.Time)
 	}
-	for _, s := range a.SYNACKs {
-		j.SYNACKTimes = append(j.SYNACKTimes, timestamp(s.Time))
-	}
+	e.close(']')
+	e.int("syn_retransmissions", int64(a.Retransmissions()))
 	if a.InitialRTO >= 0 {
-		v := a.InitialRTO
-		j.InitialRTO = &v
+		e.float("initial_rto_s", a.InitialRTO)
+	} else {
+		e.null("initial_rto_s")
 	}
+	e.str("outcome", string(a.Outcome))
 	if a.ConnectTime >= 0 {
-		v := a.ConnectTime
-		j.ConnectTime = &v
+		e.float("connect_time_s", a.ConnectTime)
+	} else {
+		e.null("connect_time_s")
 	}
+	e.str("lost_at", "unknown")
+	e.str("cause", "none")
 	if syn.Opts.Timestamps {
-		v := syn.Opts.TSval
-		j.TSval = &v
+		e.int("tsval", int64(syn.Opts.TSval))
+	} else {
+		e.null("tsval")
 	}
+	e.key("syn")
+	e.open('{')
+	e.int("frame", syn.Frame)
+	e.int("ttl", int64(syn.TTL))
+	e.int("ip_id", int64(syn.IPID))
+	e.int("window", int64(syn.Window))
+	e.key("options")
+	e.open('{')
+	o := syn.Opts
+	if o.MSS != 0 {
+		e.int("mss", int64(o.MSS))
+	}
+	e.int("wscale", int64(o.WScale))
+	e.bool("sack_permitted", o.SACKPermitted)
+	e.bool("timestamps", o.Timestamps)
+	if o.TSval != 0 {
+		e.int("tsval", int64(o.TSval))
+	}
+	if o.TSecr != 0 {
+		e.int("tsecr", int64(o.TSecr))
+	}
+	e.close('}')
+	e.close('}')
+	e.key("synack_times")
+	e.open('[')
+	for _, s := range a.SYNACKs {
+		e.next()
+		e.b = appendTimestamp(e.b, s.Time)
+	}
+	e.close(']')
+	e.int("ack_answers", int64(len(a.AckAnswers)))
 	if a.Established() {
-		t := timestamp(a.ThirdACK)
-		j.ThirdACK = &t
+		e.time("third_ack", a.ThirdACK)
+	} else {
+		e.null("third_ack")
 	}
+	e.key("resets")
+	e.open('[')
 	for _, r := range a.Resets {
+		e.next()
+		e.open('{')
+		e.time("time", r.Time)
 		from := "client"
 		if r.FromServer {
 			from = "server"
 		}
-		j.Resets = append(j.Resets, jsonReset{Time: timestamp(r.Time), From: from, Flags: r.Flags.String()})
+		e.str("from", from)
+		e.str("flags", r.Flags.String())
+		e.close('}')
 	}
-	for _, e := range a.ICMP {
-		j.ICMP = append(j.ICMP, jsonICMP{Time: timestamp(e.Time), Reporter: e.Reporter.String(), Type: e.Type, Code: e.Code, Meaning: icmpMeaning(e)})
+	e.close(']')
+	e.key("icmp")
+	e.open('[')
+	for _, ic := range a.ICMP {
+		e.next()
+		e.open('{')
+		e.time("time", ic.Time)
+		e.str("reporter", ic.Reporter.String())
+		e.int("type", int64(ic.Type))
+		e.int("code", int64(ic.Code))
+		e.str("meaning", icmpMeaning(ic))
+		e.close('}')
 	}
-	return j
+	e.close(']')
+	if a.Established() {
+		e.key("close")
+		appendClose(e, a)
+	} else {
+		e.null("close")
+	}
+	if a.Evicted {
+		e.bool("evicted", true)
+	}
+	e.close('}')
+}
+
+// appendClose writes how an established connection ended, as far as the
+// capture shows: what the per-host PAWS model needs (tcp_remember_stamp
+// stores the last TSval the side that closed first received).
+func appendClose(e *jenc, a *analyze.Attempt) {
+	e.open('{')
+	e.str("first_fin", a.FirstFIN.String())
+	fin := a.FirstFIN != flows.NoSide
+	if fin {
+		e.time("fin_time", a.FINTime)
+	} else {
+		e.null("fin_time")
+	}
+	if a.ClosedAt != 0 {
+		e.time("closed_at", a.ClosedAt)
+	} else {
+		e.null("closed_at")
+	}
+	for i, k := range []string{"last_tsval_from_client", "last_tsval_from_server"} {
+		if fin && a.LastTSval[i].Valid {
+			e.int(k, int64(a.LastTSval[i].TSval))
+		} else {
+			e.null(k)
+		}
+	}
+	e.close('}')
 }
 
 // timestamp formats nanoseconds since the epoch as RFC 3339 in UTC with all
 // nine digits, so that every time in the document has the same width.
 func timestamp(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+	return time.Unix(0, ns).UTC().Format(timestampLayout)
 }
+
+const timestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func linkTypeSummary(lts []flows.LinkType) string {
 	switch len(lts) {
