@@ -191,7 +191,7 @@ func shorten(s string, n int) string {
 }
 
 func (p *printer) failed(res *analyze.Result, limit int) {
-	var rows [][]string
+	var list []*analyze.Attempt
 	n := 0
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
@@ -199,46 +199,86 @@ func (p *printer) failed(res *analyze.Result, limit int) {
 			continue
 		}
 		n++
-		if len(rows) >= limit {
-			continue
+		if len(list) < limit {
+			list = append(list, a)
 		}
-		rows = append(rows, []string{
-			clock(a.FirstSYN()), a.Client.String(), a.Server.String(),
-			strconv.Itoa(len(a.SYNs)), schedule(a), string(a.Outcome),
-		})
 	}
 	if n == 0 {
 		return
 	}
 	p.printf("Attempts that failed or needed a SYN retransmission (%d)\n", n)
-	p.table([]string{"First SYN", "Client", "Server", "SYNs", "SYN offsets (s)", "Outcome"}, rows, 3)
-	if n > len(rows) {
-		p.printf("  … and %d more (all of them are in --format json)\n", n-len(rows))
+	for _, a := range list {
+		p.printf("  %s  %s → %s  %s\n", clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
+		p.printf("                %s\n", detail(a))
+	}
+	if n > len(list) {
+		p.printf("  … and %d more (all of them are in --format json)\n", n-len(list))
 	}
 	p.printf("\n")
 }
 
-// schedule lists when each SYN was sent relative to the first: "0 1 3 7".
-func schedule(a *analyze.Attempt) string {
-	var b strings.Builder
-	for i, s := range a.SYNs {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if i == 8 && len(a.SYNs) > 9 {
-			b.WriteString("…")
-			break
-		}
-		b.WriteString(strconv.FormatFloat(float64(s.Time-a.SYNs[0].Time)/1e9, 'f', roundTo(s.Time-a.SYNs[0].Time), 64))
+// detail says in a sentence what the capture shows of an attempt.
+func detail(a *analyze.Attempt) string {
+	first := a.FirstSYN()
+	syns := fmt.Sprintf("%d SYNs at %s s", len(a.SYNs), schedule(a))
+	if len(a.SYNs) == 1 {
+		syns = "1 SYN"
 	}
-	return b.String()
+	switch a.Outcome {
+	case analyze.Refused:
+		for _, r := range a.Resets {
+			if r.FromServer {
+				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, since(r.Time-first))
+			}
+		}
+	case analyze.ICMPUnreachable:
+		for _, e := range a.ICMP {
+			if e.AboutClientSegment {
+				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, icmpMeaning(e), e.Reporter, since(e.Time-first))
+			}
+		}
+	case analyze.Unanswered:
+		return syns + "; nothing came back"
+	case analyze.AnsweredByACK:
+		return fmt.Sprintf("%s; the server answered %d times with a bare ACK instead of a SYN-ACK (a TIME_WAIT or stale socket on this 4-tuple)", syns, len(a.AckAnswers))
+	case analyze.ResetAfterACK:
+		return fmt.Sprintf("%s; the handshake completed, then the server reset it", syns)
+	case analyze.HalfOpen:
+		return fmt.Sprintf("%s; the server sent %d SYN-ACKs, none acknowledged", syns, len(a.SYNACKs))
+	case analyze.Incomplete:
+		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, since(a.SYNs[len(a.SYNs)-1].Time-first))
+	case analyze.Established:
+		return fmt.Sprintf("%s; connected %s after the first SYN", syns, since(int64(a.ConnectTime*1e9)))
+	}
+	return syns
 }
 
-func roundTo(ns int64) int {
-	if ns == 0 {
-		return 0
+// since formats a short interval for a sentence: "35 µs", "2.1 ms", "230 ms", "3.1 s".
+func since(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
-	return 1
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// schedule lists when each SYN was sent relative to the first: "+0, 1.0, 3.0".
+func schedule(a *analyze.Attempt) string {
+	var b strings.Builder
+	b.WriteString("+0")
+	for i, s := range a.SYNs[1:] {
+		if i == 10 {
+			fmt.Fprintf(&b, " … (%d more)", len(a.SYNs)-12)
+			break
+		}
+		fmt.Fprintf(&b, ", %.1f", float64(s.Time-a.SYNs[0].Time)/1e9)
+	}
+	return b.String()
 }
 
 func count(n int64) string { return strconv.FormatInt(n, 10) }
