@@ -21,7 +21,7 @@ const (
 // Input is one capture as package flows read it.
 type Input struct {
 	Path     string
-	Role     Role
+	Role     Role // RoleUnknown to let analyze infer it
 	Capture  *flows.Capture
 	Attempts []*flows.Attempt
 }
@@ -30,6 +30,10 @@ type Input struct {
 type Capture struct {
 	Path string
 	Role Role
+	// RoleInferred is set when analyze inferred Role from the packets, and
+	// RoleReason says how.
+	RoleInferred bool
+	RoleReason   string
 	*flows.Capture
 }
 
@@ -44,18 +48,28 @@ type Attempt struct {
 	// InitialRTO is the interval between the first SYN and its first
 	// retransmission, in seconds; -1 when the SYN was not retransmitted.
 	InitialRTO float64
+	Schedule   Schedule
+	// RetryOf is the index in Result.Attempts of the failed attempt this one
+	// retries (same client address and server, a new port or ISN, soon
+	// after), or -1.
+	RetryOf int
+	// Cause is the kind of the finding that explains the attempt's failure
+	// or delay, or "none".
+	Cause string
 }
 
 // Retransmissions is the number of SYNs sent after the first.
 func (a *Attempt) Retransmissions() int { return len(a.SYNs) - 1 }
 
-// ServerSummary counts the attempts to one server endpoint.
+// ServerSummary counts the attempts to one server endpoint in one capture.
 type ServerSummary struct {
+	Capture       int
 	Server        netip.AddrPort
 	Attempts      int
 	Retransmitted int // attempts that needed at least one SYN retransmission
 	Outcomes      map[Outcome]int
 	Clients       int // distinct client IP addresses
+	Latency       Latency
 }
 
 // Result is everything analyze found, in a deterministic order.
@@ -63,27 +77,50 @@ type Result struct {
 	Captures []Capture
 	Attempts []Attempt // by first SYN time
 	Servers  []ServerSummary
+	Sources  []Source
+	Findings []Finding // ranked, most severe first
 }
 
-// Analyze classifies every attempt of the inputs and summarises them.
+// Analyze classifies every attempt of the inputs, runs the models on each
+// capture, and ranks what they found.
 func Analyze(inputs []Input) *Result {
 	res := &Result{}
 	for i, in := range inputs {
-		res.Captures = append(res.Captures, Capture{Path: in.Path, Role: in.Role, Capture: in.Capture})
+		c := Capture{Path: in.Path, Role: in.Role, Capture: in.Capture}
 		for _, a := range in.Attempts {
-			at := Attempt{Attempt: a, Capture: i, Outcome: classify(a, in.Capture.Last), ConnectTime: -1, InitialRTO: -1}
-			if len(a.SYNACKs) > 0 {
-				at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
-			}
-			if len(a.SYNs) > 1 {
-				at.InitialRTO = seconds(a.SYNs[1].Time - a.SYNs[0].Time)
-			}
-			res.Attempts = append(res.Attempts, at)
+			res.Attempts = append(res.Attempts, newAttempt(a, i, in.Capture.Last))
 		}
+		res.Captures = append(res.Captures, c)
 	}
 	slices.SortStableFunc(res.Attempts, compareAttempts)
-	res.Servers = summarise(res.Attempts)
+	for i := range res.Captures {
+		v := newView(res, i)
+		v.inferRole()
+		v.linkRetries()
+		res.Servers = append(res.Servers, v.summarise()...)
+		res.Sources = append(res.Sources, v.sources()...)
+		res.Findings = append(res.Findings, v.findings()...)
+	}
+	rankFindings(res.Findings)
+	assignCauses(res)
 	return res
+}
+
+func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
+	at := Attempt{Attempt: a, Capture: capture, Outcome: classify(a, captureEnd), ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Cause: "none"}
+	if len(a.SYNACKs) > 0 {
+		at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
+	}
+	if len(a.SYNs) > 1 {
+		at.InitialRTO = seconds(a.SYNs[1].Time - a.SYNs[0].Time)
+	}
+	times := make([]int64, len(a.SYNs))
+	for i, s := range a.SYNs {
+		times[i] = s.Time
+	}
+	answered := len(a.SYNACKs) > 0 || len(a.Resets) > 0 || len(a.ICMP) > 0 || len(a.AckAnswers) > 0
+	at.Schedule = fitSchedule(times, captureEnd, answered)
+	return at
 }
 
 func compareAttempts(a, b Attempt) int {
@@ -96,33 +133,16 @@ func compareAttempts(a, b Attempt) int {
 	)
 }
 
-func summarise(attempts []Attempt) []ServerSummary {
-	byServer := map[netip.AddrPort]*ServerSummary{}
-	clients := map[netip.AddrPort]map[netip.Addr]bool{}
-	for i := range attempts {
-		a := &attempts[i]
-		s := byServer[a.Server]
-		if s == nil {
-			s = &ServerSummary{Server: a.Server, Outcomes: map[Outcome]int{}}
-			byServer[a.Server] = s
-			clients[a.Server] = map[netip.Addr]bool{}
+// assignCauses gives each attempt the kind of the highest-ranked finding that
+// explains it.
+func assignCauses(res *Result) {
+	for _, f := range res.Findings {
+		for _, i := range f.attempts {
+			if res.Attempts[i].Cause == "none" {
+				res.Attempts[i].Cause = f.Kind
+			}
 		}
-		s.Attempts++
-		s.Outcomes[a.Outcome]++
-		if a.Retransmissions() > 0 {
-			s.Retransmitted++
-		}
-		clients[a.Server][a.Client.Addr()] = true
 	}
-	out := make([]ServerSummary, 0, len(byServer))
-	for srv, s := range byServer {
-		s.Clients = len(clients[srv])
-		out = append(out, *s)
-	}
-	slices.SortFunc(out, func(a, b ServerSummary) int {
-		return cmp.Or(cmp.Compare(b.Attempts, a.Attempts), a.Server.Compare(b.Server))
-	})
-	return out
 }
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }

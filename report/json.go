@@ -244,7 +244,7 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 		e.str("reporter", ic.Reporter.String())
 		e.int("type", int64(ic.Type))
 		e.int("code", int64(ic.Code))
-		e.str("meaning", icmpMeaning(ic))
+		e.str("meaning", analyze.ICMPMeaning(ic.V6, ic.Type, ic.Code))
 		e.close('}')
 	}
 	e.close(']')

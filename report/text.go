@@ -234,7 +234,7 @@ func detail(a *analyze.Attempt) string {
 	case analyze.ICMPUnreachable:
 		for _, e := range a.ICMP {
 			if e.AboutClientSegment {
-				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, icmpMeaning(e), e.Reporter, since(e.Time-first))
+				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, since(e.Time-first))
 			}
 		}
 	case analyze.Unanswered:

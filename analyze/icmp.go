@@ -1,14 +1,12 @@
-package report
+package analyze
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/syndiag/syndiag/flows"
-)
-
-// icmpMeaning names an ICMP error the way a network engineer says it.
-func icmpMeaning(e flows.ICMPError) string {
-	if e.V6 {
+// ICMPMeaning names an ICMP or ICMPv6 error the way a network engineer says
+// it: "port unreachable", "administratively prohibited".
+func ICMPMeaning(v6 bool, typ, code uint8) string {
+	e := struct{ Type, Code uint8 }{typ, code}
+	if v6 {
 		switch e.Type {
 		case 1:
 			if s, ok := map[uint8]string{0: "no route to destination", 1: "administratively prohibited", 3: "address unreachable", 4: "port unreachable", 5: "source address failed policy", 6: "reject route"}[e.Code]; ok {

@@ -1,0 +1,118 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Severity ranks findings.
+type Severity int
+
+// Severities, lowest first.
+const (
+	Info Severity = iota
+	Warning
+	Critical
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Critical:
+		return "critical"
+	}
+	return "info"
+}
+
+// ParseSeverity reads "info", "warning" or "critical".
+func ParseSeverity(s string) (Severity, error) {
+	switch s {
+	case "info":
+		return Info, nil
+	case "warning":
+		return Warning, nil
+	case "critical":
+		return Critical, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q", s)
+}
+
+// Finding kinds, as the JSON contract names them.
+const (
+	KindPerHostPAWS           = "per_host_paws"
+	KindAcceptQueueOverflow   = "accept_queue_overflow"
+	KindSYNQueueOverflow      = "syn_queue_overflow"
+	KindPathDropToServer      = "path_drop_to_server"
+	KindPathDropToClient      = "path_drop_to_client"
+	KindServerSilentDrop      = "server_silent_drop"
+	KindRefused               = "refused"
+	KindICMPUnreachable       = "icmp_unreachable"
+	KindStaleTimeWait         = "stale_timewait"
+	KindTimestampsNonMonotone = "timestamps_non_monotonic"
+	KindSYNRetransmitDelay    = "syn_retransmission_delay"
+)
+
+// Finding is one diagnosis: what was seen, how sure we are, and what to do.
+type Finding struct {
+	Kind       string
+	Severity   Severity
+	Confidence float64 // 0..1
+	Capture    int     // index into Result.Captures
+	Summary    string
+	// Evidence lists the observations behind the finding, each a sentence
+	// with its figures.
+	Evidence []string
+	// Affected counts the attempts the finding explains and their sources.
+	AffectedAttempts int
+	AffectedSources  int
+	// Recommendation says what to check and what to change.
+	Recommendation string
+
+	// attempts are the indices into Result.Attempts the finding explains.
+	attempts []int
+}
+
+// rank orders findings: most severe first, then the most attempts, then the
+// most confident, then by kind for a stable order.
+func rankFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(b.Severity, a.Severity),
+			cmp.Compare(b.AffectedAttempts, a.AffectedAttempts),
+			cmp.Compare(b.Confidence, a.Confidence),
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Capture, b.Capture),
+		)
+	})
+}
+
+// countSources counts the distinct client addresses among attempts.
+func countSources(res *Result, idx []int) int {
+	seen := map[string]bool{}
+	for _, i := range idx {
+		seen[res.Attempts[i].Client.Addr().String()] = true
+	}
+	return len(seen)
+}
+
+// pct formats a share as a percentage for evidence sentences.
+func pct(n, of int) string {
+	if of == 0 {
+		return "0%"
+	}
+	p := 100 * float64(n) / float64(of)
+	if p < 10 && p != float64(int(p)) {
+		return fmt.Sprintf("%.1f%%", p)
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+// plural returns "1 SYN" or "3 SYNs".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,431 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// findings runs every model on the capture. The models that name a kernel
+// mechanism run first and claim the SYNs they explain; what no model claims
+// is left to the generic "dropped silently" finding.
+func (v *view) findings() []Finding {
+	claimed := map[int]bool{} // attempts explained by a mechanism
+	var out []Finding
+	add := func(f *Finding) {
+		if f == nil {
+			return
+		}
+		f.Capture = v.idx
+		if len(f.attempts) > 0 {
+			f.AffectedAttempts = len(f.attempts)
+			f.AffectedSources = countSources(v.res, f.attempts)
+		}
+		for _, i := range f.attempts {
+			claimed[i] = true
+		}
+		out = append(out, *f)
+	}
+	paws := v.perHostPAWS()
+	add(paws.finding)
+	add(v.acceptQueue(claimed))
+	add(v.synQueue(claimed))
+	add(v.refused())
+	add(v.icmpUnreachable())
+	add(v.staleTimeWait())
+	add(v.silentDrop(claimed))
+	add(v.retransmissionDelay())
+	add(v.nonMonotonicTimestamps(paws))
+	return out
+}
+
+// synAnswered says, for each SYN transmission of an attempt, whether
+// something answered it (SYN-ACK, RST, ICMP error, bare ACK) before the next
+// transmission.
+func synAnswered(a *Attempt) []bool {
+	var answers []int64
+	for _, s := range a.SYNACKs {
+		answers = append(answers, s.Time)
+	}
+	for _, r := range a.Resets {
+		if r.FromServer {
+			answers = append(answers, r.Time)
+		}
+	}
+	for _, e := range a.ICMP {
+		if e.AboutClientSegment {
+			answers = append(answers, e.Time)
+		}
+	}
+	for _, s := range a.AckAnswers {
+		answers = append(answers, s.Time)
+	}
+	out := make([]bool, len(a.SYNs))
+	for i, s := range a.SYNs {
+		end := int64(1<<63 - 1)
+		if i+1 < len(a.SYNs) {
+			end = a.SYNs[i+1].Time
+		}
+		for _, t := range answers {
+			if t >= s.Time && t < end {
+				out[i] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// unansweredSYNs counts an attempt's SYN transmissions that got no answer.
+func unansweredSYNs(a *Attempt) int {
+	n := 0
+	for _, ok := range synAnswered(a) {
+		if !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// refused: SYNs answered by RST.
+func (v *view) refused() *Finding {
+	byServer := map[netip.AddrPort][]int{}
+	for _, i := range v.attempts {
+		if v.at(i).Outcome == Refused {
+			s := v.at(i).Server
+			byServer[s] = append(byServer[s], i)
+		}
+	}
+	if len(byServer) == 0 {
+		return nil
+	}
+	f := &Finding{Kind: KindRefused, Severity: Warning, Confidence: 1}
+	var servers []string
+	for _, s := range sortedKeys(byServer) {
+		idx := byServer[s]
+		f.attempts = append(f.attempts, idx...)
+		servers = append(servers, s.String())
+		a := v.at(idx[0])
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s to %s from %s answered with RST; e.g. %s at %s, RST %s after the SYN",
+			plural(len(idx), "attempt"), s, plural(countSources(v.res, idx), "client address"), a.Client, clock(a.FirstSYN()), since(firstServerRST(a)-a.FirstSYN())))
+	}
+	slices.Sort(f.attempts)
+	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", plural(len(f.attempts), "connection"), strings.Join(servers, ", "))
+	f.Recommendation = "Check that the service runs and listens on that address and port (`ss -ltnp 'sport = :PORT'` on the server: a listener bound to 127.0.0.1 or another address refuses the rest), and that no firewall rule answers with `REJECT --reject-with tcp-reset`. Clients that retry a refused port only add load."
+	return f
+}
+
+func firstServerRST(a *Attempt) int64 {
+	for _, r := range a.Resets {
+		if r.FromServer {
+			return r.Time
+		}
+	}
+	return a.FirstSYN()
+}
+
+// icmpUnreachable: SYNs answered by ICMP errors, grouped by who sent them
+// and what they say.
+func (v *view) icmpUnreachable() *Finding {
+	type key struct {
+		reporter  netip.Addr
+		v6        bool
+		typ, code uint8
+	}
+	groups := map[key][]int{}
+	var keys []key
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if a.Outcome != ICMPUnreachable {
+			continue
+		}
+		for _, e := range a.ICMP {
+			if !e.AboutClientSegment {
+				continue
+			}
+			k := key{e.Reporter, e.V6, e.Type, e.Code}
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], i)
+			break
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	f := &Finding{Kind: KindICMPUnreachable, Severity: Warning, Confidence: 1}
+	var firewall, routing bool
+	for _, k := range keys {
+		idx := groups[k]
+		f.attempts = append(f.attempts, idx...)
+		a := v.at(idx[0])
+		e := a.ICMP[0]
+		for _, x := range a.ICMP {
+			if x.AboutClientSegment {
+				e = x
+				break
+			}
+		}
+		meaning := ICMPMeaning(e.V6, e.Type, e.Code)
+		why := icmpWhy(e.V6, e.Type, e.Code, e.Reporter == a.Server.Addr())
+		if strings.Contains(why, "firewall") {
+			firewall = true
+		} else {
+			routing = true
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s answered by ICMP %s from %s (%s); e.g. %s → %s at %s", plural(len(idx), "attempt"), meaning, e.Reporter, why, a.Client, a.Server, clock(a.FirstSYN())))
+	}
+	slices.Sort(f.attempts)
+	f.attempts = slices.Compact(f.attempts)
+	f.Summary = fmt.Sprintf("%s rejected with ICMP errors", plural(len(f.attempts), "connection"))
+	switch {
+	case firewall && !routing:
+		f.Summary += " by a firewall REJECT rule"
+		f.Recommendation = "Find the REJECT rule on the host that sent the ICMP error (`iptables -L -v -n`, `ip6tables -L -v -n` or `nft list ruleset`, watching which counter grows) and allow the clients, or fix the client's destination."
+	default:
+		f.Recommendation = "The host that sent the ICMP error has no way to the destination: check routes (`ip route get DEST` on it), neighbour resolution (`ip neigh`) and, for 'administratively prohibited', its firewall rules (`iptables -L -v -n`, `nft list ruleset`)."
+	}
+	return f
+}
+
+// icmpWhy says what usually makes a host send this ICMP error for TCP.
+func icmpWhy(v6 bool, typ, code uint8, fromServer bool) string {
+	if v6 {
+		switch {
+		case typ == 1 && (code == 1 || code == 4 || code == 5 || code == 6):
+			return "a firewall REJECT rule: Linux answers a closed TCP port with RST, not ICMPv6"
+		case typ == 1:
+			return "no route or neighbour for the destination"
+		case typ == 3:
+			return "hop limit ran out: a routing loop or a too-small hop limit"
+		}
+		return "see the ICMPv6 type and code"
+	}
+	switch {
+	case typ == 3 && (code == 9 || code == 10 || code == 13):
+		return "a firewall REJECT rule"
+	case typ == 3 && code == 3 && fromServer:
+		return "a firewall REJECT rule on the server: Linux answers a closed TCP port with RST, not ICMP"
+	case typ == 3 && code == 3:
+		return "a firewall REJECT rule on the way"
+	case typ == 3:
+		return "no route to the destination network or host"
+	case typ == 11:
+		return "TTL ran out: a routing loop or a too-small TTL"
+	}
+	return "see the ICMP type and code"
+}
+
+// staleTimeWait: SYNs answered by a bare ACK.
+func (v *view) staleTimeWait() *Finding {
+	var idx []int
+	for _, i := range v.attempts {
+		if v.at(i).Outcome == AnsweredByACK || len(v.at(i).AckAnswers) > 0 && v.at(i).Retransmissions() > 0 {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	a := v.at(idx[0])
+	f := &Finding{Kind: KindStaleTimeWait, Severity: Warning, Confidence: 0.9, attempts: idx}
+	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", plural(len(idx), "connection"))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d); the client resets and retransmits its SYN, which costs at least 1 s",
+		a.Client, a.Server, clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1))
+	f.Evidence = append(f.Evidence, "a SYN that reaches a TIME_WAIT socket with an older sequence or timestamp, or an established one, gets an ACK instead of a SYN-ACK (tcp_timewait_state_process, tcp_send_challenge_ack)")
+	f.Recommendation = "The client side reuses ports faster than the server forgets them: a NAT or load balancer allocating source ports round-robin, or clients binding fixed ports. Check the NAT's port allocation and timeouts; with TCP timestamps on both ends, a SYN with a newer timestamp is accepted by a TIME_WAIT socket, so keep net.ipv4.tcp_timestamps=1."
+	return f
+}
+
+// retransmissionDelay: connections that succeeded only after SYN
+// retransmissions: the 1, 3, 7 s hangs users feel.
+func (v *view) retransmissionDelay() *Finding {
+	var idx []int
+	answered := 0
+	extra := map[int]int{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if a.ConnectTime < 0 {
+			continue
+		}
+		answered++
+		if a.Retransmissions() > 0 {
+			idx = append(idx, i)
+			extra[a.Retransmissions()]++
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	sev := Info
+	if float64(len(idx)) >= 0.01*float64(answered) {
+		sev = Warning
+	}
+	f := &Finding{Kind: KindSYNRetransmitDelay, Severity: sev, Confidence: 1, attempts: idx}
+	worst := v.at(idx[0])
+	for _, i := range idx {
+		if v.at(i).ConnectTime > worst.ConnectTime {
+			worst = v.at(i)
+		}
+	}
+	f.Summary = fmt.Sprintf("%s of %d (%s) connected only after SYN retransmissions, up to %.1f s late", plural(len(idx), "connection"), answered, pct(len(idx), answered), worst.ConnectTime)
+	for _, n := range sortedKeys(extra) {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", plural(extra[n], "connection"), plural(n, "retransmission")))
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, clock(worst.FirstSYN()), scheduleOffsets(worst), worst.ConnectTime, worst.Schedule))
+	f.Recommendation = "Each lost SYN costs the client its retransmission timeout (1 s, then 2, 4, … on Linux). The findings above say where the SYNs were lost; if none does, they were lost on the path: compare with a capture on the other side."
+	return f
+}
+
+// silentDrop: SYNs that reached the capture and got no answer, that no
+// model explains.
+func (v *view) silentDrop(claimed map[int]bool) *Finding {
+	var idx []int
+	syns := 0
+	bySource := map[netip.Addr]int{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if claimed[i] || a.Outcome == Incomplete {
+			continue
+		}
+		if n := unansweredSYNs(a); n > 0 && (a.Outcome == Unanswered || a.Retransmissions() > 0) {
+			idx = append(idx, i)
+			syns += n
+			bySource[a.Client.Addr()]++
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	// Sources that were answered at other times.
+	answeredSources := map[netip.Addr]bool{}
+	total := map[netip.AddrPort]int{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		total[a.Server]++
+		if a.Outcome == Established {
+			answeredSources[a.Client.Addr()] = true
+		}
+	}
+	var neverAnswered []string
+	for _, ip := range sortedKeys(bySource) {
+		if !answeredSources[ip] {
+			neverAnswered = append(neverAnswered, ip.String())
+		}
+	}
+	f := &Finding{Kind: KindServerSilentDrop, Severity: Critical, attempts: idx}
+	a := v.at(idx[0])
+	unanswered := 0
+	for _, i := range idx {
+		if v.at(i).Outcome == Unanswered {
+			unanswered++
+		}
+	}
+	if unanswered == 0 {
+		f.Severity = Warning
+	}
+	switch {
+	case unanswered == len(idx):
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer, and the attempts failed", plural(syns, "SYN transmission"), plural(len(idx), "attempt")))
+	case unanswered == 0:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; the attempts connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt")))
+	default:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; %d of the attempts failed, the others connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), unanswered))
+	}
+	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("source(s) never answered: %s, while %d other source(s) connected: a rule that matches these sources", strings.Join(firstN(neverAnswered, 5), ", "), len(answeredSources)))
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, clock(a.FirstSYN()), scheduleOffsets(a), a.Schedule))
+	if s := a.Schedule; s.GaveUp && len(s.SynRetries) > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", plural(len(a.SYNs), "SYN"), joinInts(s.SynRetries)))
+	}
+	f.Evidence = append(f.Evidence, "no per-host PAWS, accept-queue or SYN-queue pattern explains these SYNs")
+	switch v.c.Role {
+	case RoleServer:
+		f.Confidence = 0.8
+		f.Summary = fmt.Sprintf("%s reached the server's capture point and got no answer: dropped silently after it", plural(syns, "SYN"))
+		f.Recommendation = "Something on the server drops these SYNs after tcpdump saw them: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`: watch which counter grows), a full conntrack table (`dmesg | grep conntrack`, `conntrack -S`), reverse-path filtering (net.ipv4.conf.*.rp_filter with asymmetric routes), or a listener bound elsewhere behind a DROP policy. `netstat -s` shows whether the TCP stack itself dropped them (\"SYNs to LISTEN sockets dropped\")."
+	case RoleClient:
+		f.Confidence = 0.5
+		f.Summary = fmt.Sprintf("%s left the client and nothing came back", plural(syns, "SYN"))
+		f.Recommendation = "From the client's side alone, the SYN may have been lost on the way, dropped at the server, or its SYN-ACK lost on the way back. Take a capture on the server at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap`."
+	default:
+		f.Confidence = 0.6
+		f.Summary = fmt.Sprintf("%s got no answer", plural(syns, "SYN"))
+		f.Recommendation = "If this capture was taken on the server, something there drops the SYNs after tcpdump: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`), a full conntrack table (`conntrack -S`), rp_filter. If it was taken elsewhere, they may have been lost on the path: capture on both sides."
+	}
+	return f
+}
+
+// clock formats a capture time for evidence sentences.
+func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
+
+// since formats a short interval.
+func since(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// scheduleOffsets lists when an attempt's SYNs were sent: "0, 1.0, 3.0".
+func scheduleOffsets(a *Attempt) string {
+	var b strings.Builder
+	b.WriteString("+0")
+	for i, s := range a.SYNs[1:] {
+		if i == 10 {
+			fmt.Fprintf(&b, " … (%d more)", len(a.SYNs)-12)
+			break
+		}
+		fmt.Fprintf(&b, ", %.1f", float64(s.Time-a.SYNs[0].Time)/1e9)
+	}
+	return b.String()
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " or ")
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+	}
+	return s
+}
+
+// sortedKeys returns a map's keys in order, for deterministic output.
+func sortedKeys[K interface {
+	comparable
+}, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return compareAny(a, b) })
+	return keys
+}
+
+func compareAny[K any](a, b K) int {
+	switch x := any(a).(type) {
+	case netip.AddrPort:
+		return x.Compare(any(b).(netip.AddrPort))
+	case netip.Addr:
+		return x.Compare(any(b).(netip.Addr))
+	case int:
+		return x - any(b).(int)
+	case string:
+		return strings.Compare(x, any(b).(string))
+	}
+	panic(fmt.Sprintf("sortedKeys: unsupported key type %T", a))
+}

@@ -1,0 +1,243 @@
+package analyze
+
+import (
+	"fmt"
+
+	"github.com/syndiag/syndiag/flows"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// period is a span of capture time.
+type period struct{ from, to int64 }
+
+// periods groups sorted-or-not event times into spans with gaps of at most
+// gap, widened by pad on each side.
+func periods(times []int64, gap, pad time.Duration) []period {
+	if len(times) == 0 {
+		return nil
+	}
+	t := slices.Clone(times)
+	slices.Sort(t)
+	var out []period
+	cur := period{t[0], t[0]}
+	for _, x := range t[1:] {
+		if x-cur.to > int64(gap) {
+			out = append(out, cur)
+			cur = period{x, x}
+			continue
+		}
+		cur.to = x
+	}
+	out = append(out, cur)
+	for i := range out {
+		out[i].from -= int64(pad)
+		out[i].to += int64(pad)
+	}
+	return out
+}
+
+func inPeriods(t int64, ps []period) bool {
+	for _, p := range ps {
+		if t >= p.from && t <= p.to {
+			return true
+		}
+	}
+	return false
+}
+
+// droppedIn collects, among attempts not yet claimed, the SYN transmissions
+// that got no answer inside the periods: the attempts and their count.
+func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) bool) (idx []int, syns int, sources map[netip.Addr]bool) {
+	sources = map[netip.Addr]bool{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if claimed[i] || a.Outcome == Refused || a.Outcome == ICMPUnreachable || skip != nil && skip(a) {
+			continue
+		}
+		n := 0
+		for j, ok := range synAnswered(a) {
+			if !ok && inPeriods(a.SYNs[j].Time, ps) && (a.Outcome != Incomplete || j < len(a.SYNs)-1) {
+				n++
+			}
+		}
+		if n > 0 {
+			idx = append(idx, i)
+			syns += n
+			sources[a.Client.Addr()] = true
+		}
+	}
+	return idx, syns, sources
+}
+
+// acceptQueue looks for a full accept queue (sk_acceptq_is_full in
+// tcp_v4_syn_recv_sock and tcp_conn_request): the kernel ignores the third
+// ACK of a handshake it cannot queue and retransmits its SYN-ACK to a client
+// that already ACKed (tcp_abort_on_overflow=0), or answers that ACK with RST
+// (=1), and drops new SYNs while the queue stays full, whoever sends them.
+func (v *view) acceptQueue(claimed map[int]bool) *Finding {
+	if v.c.Role == RoleClient {
+		return nil // a client's capture cannot see what the server ignored
+	}
+	var ignored, reset []int
+	var events []int64
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if !a.Established() {
+			continue
+		}
+		switch {
+		case a.Outcome == ResetAfterACK:
+			reset = append(reset, i)
+			events = append(events, a.ThirdACK)
+		case slices.ContainsFunc(a.SYNACKs, func(s flows.Transmission) bool { return s.Time > a.ThirdACK }):
+			ignored = append(ignored, i)
+			events = append(events, a.ThirdACK)
+		}
+	}
+	if len(ignored)+len(reset) == 0 {
+		return nil
+	}
+	ps := periods(events, 3*time.Second, time.Second)
+	dropped, syns, sources := v.droppedIn(ps, claimed, nil)
+	if len(ignored)+len(reset) < 2 && syns == 0 {
+		return nil
+	}
+	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical}
+	f.attempts = append(append(append([]int{}, ignored...), reset...), dropped...)
+	slices.Sort(f.attempts)
+	f.attempts = slices.Compact(f.attempts)
+	conf := 0.6
+	if len(sources) >= 2 {
+		conf += 0.2
+	}
+	if len(ignored)+len(reset) >= 5 {
+		conf += 0.15
+	}
+	f.Confidence = round2(conf)
+	t0 := slices.Min(events)
+	f.Summary = fmt.Sprintf("the listener's accept queue overflowed: the application did not accept() connections fast enough, so the kernel dropped %s and %s", plural(syns, "SYN"), describeOverflow(len(ignored), len(reset)))
+	if len(ignored) > 0 {
+		a := v.at(ignored[0])
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the client sent its third ACK but the server retransmitted its SYN-ACK anyway (the ACK was dropped because the queue was full; net.ipv4.tcp_abort_on_overflow=0); e.g. %s → %s, ACK at %s, SYN-ACKs at %s",
+			plural(len(ignored), "handshake"), a.Client, a.Server, clock(a.ThirdACK), synackOffsets(a)))
+	}
+	if len(reset) > 0 {
+		a := v.at(reset[0])
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", plural(len(reset), "handshake"), a.Client, a.Server, clock(a.ThirdACK)))
+	}
+	if syns > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %d source(s) got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), len(sources)))
+	}
+	if q, ok := v.unserved(t0); ok {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes had not been served by the application yet (no reply from the server): the accept queue held about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and overflows above it", clock(t0), q, q, max(q-1, 0)))
+	}
+	f.Recommendation = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
+	return f
+}
+
+func describeOverflow(ignored, reset int) string {
+	switch {
+	case ignored > 0 && reset > 0:
+		return fmt.Sprintf("ignored %s and reset %s", plural(ignored, "completed handshake"), plural(reset, "more"))
+	case reset > 0:
+		return fmt.Sprintf("reset %s", plural(reset, "completed handshake"))
+	}
+	return fmt.Sprintf("ignored the final ACK of %s", plural(ignored, "completed handshake"))
+}
+
+// unserved counts handshakes completed before t that the application had
+// not yet answered at t: an estimate of the accept queue's length, valid
+// when the server speaks after accept().
+func (v *view) unserved(t int64) (int, bool) {
+	n, servedAny := 0, false
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if !a.Established() {
+			continue
+		}
+		if a.FirstData[1] != 0 {
+			servedAny = true
+		}
+		if a.ThirdACK < t && (a.FirstData[1] == 0 || a.FirstData[1] > t) && (a.ClosedAt == 0 || a.ClosedAt > t) && a.Outcome != ResetAfterACK {
+			n++
+		}
+	}
+	return n, servedAny && n > 0
+}
+
+func synackOffsets(a *Attempt) string {
+	s := ""
+	for i, x := range a.SYNACKs {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("+%.1f s", float64(x.Time-a.SYNs[0].Time)/1e9)
+	}
+	return s
+}
+
+// synQueue looks for a SYN flood: many handshakes left half-open (SYN-ACK
+// sent, never acknowledged) from many sources. Without SYN cookies
+// (net.ipv4.tcp_syncookies=0) a full SYN queue drops new SYNs
+// (tcp_conn_request: inet_csk_reqsk_queue_is_full, TCPReqQFullDrop); with
+// them the kernel answers with a cookie and keeps no state, so it never
+// retransmits those SYN-ACKs.
+func (v *view) synQueue(claimed map[int]bool) *Finding {
+	if v.c.Role == RoleClient {
+		return nil
+	}
+	var half []int
+	var times []int64
+	srcs := map[netip.Addr]bool{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if a.Outcome == HalfOpen && !claimed[i] {
+			half = append(half, i)
+			times = append(times, a.FirstSYN())
+			srcs[a.Client.Addr()] = true
+		}
+	}
+	if len(half) < 20 || len(srcs) < 10 {
+		return nil
+	}
+	ps := periods(times, 5*time.Second, 2*time.Second)
+	dropped, syns, dsrcs := v.droppedIn(ps, claimed, func(a *Attempt) bool { return a.Outcome == HalfOpen })
+	retransmitted := 0
+	for _, i := range half {
+		if len(v.at(i).SYNACKs) > 1 {
+			retransmitted++
+		}
+	}
+	cookies := retransmitted == 0 && v.c.Last-slices.Max(times) > int64(1500*time.Millisecond)
+	f := &Finding{Kind: KindSYNQueueOverflow}
+	f.attempts = append(append([]int{}, half...), dropped...)
+	slices.Sort(f.attempts)
+	f.attempts = slices.Compact(f.attempts)
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s left half-open (SYN-ACK sent, never acknowledged) from %d source addresses between %s and %s: the signature of a SYN flood with spoofed sources, or of clients whose SYN-ACKs are lost",
+		plural(len(half), "handshake"), len(srcs), clock(ps[0].from+int64(2*time.Second)), clock(ps[len(ps)-1].to-int64(2*time.Second))))
+	if cookies {
+		f.Evidence = append(f.Evidence, "none of the half-open handshakes had its SYN-ACK retransmitted: the server kept no state for them, i.e. it answered with SYN cookies")
+	} else {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of the half-open handshakes had their SYN-ACK retransmitted: the server kept them in its SYN queue (no SYN cookies for them)", retransmitted))
+	}
+	if syns > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %d other source(s) got no answer: the SYN queue was full", plural(syns, "SYN"), len(dsrcs)))
+	}
+	switch {
+	case syns > 0:
+		f.Severity, f.Confidence = Critical, 0.85
+		f.Summary = fmt.Sprintf("SYN queue overflow: a flood of %s from %d sources filled the server's SYN queue and %s from real clients were dropped", plural(len(half), "half-open handshake"), len(srcs), plural(syns, "SYN"))
+		f.Recommendation = "Enable SYN cookies (net.ipv4.tcp_syncookies=1, the default), so a full SYN queue answers with cookies instead of dropping; raise the listen backlog and net.ipv4.tcp_max_syn_backlog if the load is legitimate. Check `netstat -s` (\"SYNs to LISTEN sockets dropped\") and `nstat -az TcpExtTCPReqQFullDrop TcpExtTCPReqQFullDoCookies`. Filter the flood upstream if it is an attack."
+	case cookies:
+		f.Severity, f.Confidence = Warning, 0.75
+		f.Summary = fmt.Sprintf("SYN flood absorbed by SYN cookies: %s from %d sources, and real clients were still answered", plural(len(half), "half-open handshake"), len(srcs))
+		f.Recommendation = "Cookies kept the service up. Without TCP timestamps a cookie cannot carry window scaling and SACK, so connections made during the flood may be slower; filter the flood upstream, and check `nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtSyncookiesFailed`."
+	default:
+		f.Severity, f.Confidence = Warning, 0.6
+		f.Summary = fmt.Sprintf("%s from %d sources: a SYN flood, or SYN-ACKs lost on the way back", plural(len(half), "half-open handshake"), len(srcs))
+		f.Recommendation = "If the sources are spoofed, filter the flood upstream and keep net.ipv4.tcp_syncookies=1; if they are real clients, their SYN-ACKs are lost on the way back: capture at the client side too."
+	}
+	return f
+}
