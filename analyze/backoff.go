@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -113,7 +114,7 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[0]) > next+timerSlack(next)
 	if len(synTimes) == 2 && s.Stack != StackUnknown {
 		// One interval cannot tell a linear start from a doubling one.
-		s.Stack = fmt.Sprintf("%v initial RTO (one retransmission: too few to tell the backoff)", s.InitialRTO)
+		s.Stack = fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", fmtSeconds(s.InitialRTO))
 	}
 	if s.GaveUp && s.InitialRTO == time.Second && s.Exponential {
 		linearTimeouts := max(s.Linear-1, 0)
@@ -190,5 +191,10 @@ func (s Schedule) String() string {
 	if s.InitialRTO == 0 {
 		return "not retransmitted"
 	}
-	return fmt.Sprintf("initial RTO %v, %s", s.InitialRTO, s.Stack)
+	return fmt.Sprintf("%v initial RTO; %s", fmtSeconds(s.InitialRTO), s.Stack)
+}
+
+// fmtSeconds writes a duration of whole or tenth seconds as "1 s", "0.4 s".
+func fmtSeconds(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", d.Seconds()), "0"), ".") + " s"
 }

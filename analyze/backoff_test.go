@@ -35,7 +35,7 @@ func TestFitSchedule(t *testing.T) {
 		{"classic, answered after 2 retransmissions", offsets(0, 1, 3), 10, true, StackLinuxClassic, time.Second, 1, false, nil},
 		{"classic, capture ends before the next is due", offsets(0, 1, 3), 5, false, StackLinuxClassic, time.Second, 1, false, nil},
 		{"3 s RTO", offsets(0, 3, 9, 21), 60, false, StackRTO3, 3 * time.Second, 1, true, nil},
-		{"one retransmission", offsets(0, 1), 1.5, true, "1s initial RTO (one retransmission: too few to tell the backoff)", time.Second, 1, false, nil},
+		{"one retransmission", offsets(0, 1), 1.5, true, "1 s initial RTO (one retransmission: too few to tell the backoff)", time.Second, 1, false, nil},
 		{"odd intervals", offsets(0, 0.4, 0.9), 10, false, StackUnknown, 400 * time.Millisecond, 1, true, nil},
 	}
 	for _, tc := range tests {

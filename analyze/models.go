@@ -329,7 +329,7 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	}
 	switch {
 	case unanswered == len(idx):
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer, and the attempts failed", plural(syns, "SYN transmission"), plural(len(idx), "attempt")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer, and %s", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), map[bool]string{true: "it failed", false: "they all failed"}[len(idx) == 1]))
 	case unanswered == 0:
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; the attempts connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt")))
 	default:

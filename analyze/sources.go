@@ -78,13 +78,13 @@ func (s *Source) verdict() string {
 	case s.Attempts == 1:
 		return "one connection"
 	case s.PerConnectionOffsets:
-		return "per-connection timestamp offsets (modern kernel): hosts behind it cannot be counted"
+		return "per-connection offsets (modern kernel): hosts not countable"
 	case s.ClockLines > 1:
-		return fmt.Sprintf("%d timestamp clocks: at least %d hosts behind one address (NAT)", s.TimestampClocks, s.ClockLines)
+		return fmt.Sprintf("%d clocks: at least %d hosts behind one address (NAT)", s.TimestampClocks, s.ClockLines)
 	case s.TimestampClocks == 1 && *s.TSvalMonotonic:
 		return "one timestamp clock, monotonic"
 	case s.TimestampClocks == 1:
 		return "one timestamp clock"
 	}
-	return "too few connections to count timestamp clocks"
+	return "too few connections to count clocks"
 }

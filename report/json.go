@@ -33,12 +33,56 @@ type jsonCapture struct {
 	Error        *string  `json:"error"`
 }
 
+type jsonLatency struct {
+	Answered          int     `json:"answered"`
+	P50               float64 `json:"p50_s"`
+	P90               float64 `json:"p90_s"`
+	P99               float64 `json:"p99_s"`
+	Max               float64 `json:"max_s"`
+	Retransmitted     int     `json:"retransmitted"`
+	Tail              int     `json:"tail"`
+	TailRetransmitted int     `json:"tail_retransmitted"`
+}
+
+type jsonSource struct {
+	Capture              int     `json:"capture"`
+	IP                   string  `json:"ip"`
+	Attempts             int     `json:"attempts"`
+	Failed               int     `json:"failed"`
+	Retransmitted        int     `json:"retransmitted"`
+	First                string  `json:"first"`
+	Last                 string  `json:"last"`
+	TSvalMonotonic       *bool   `json:"tsval_monotonic"`
+	TimestampClocks      int     `json:"timestamp_clocks"`
+	ClockRateHz          float64 `json:"clock_rate_hz,omitempty"`
+	PerConnectionOffsets bool    `json:"per_connection_offsets"`
+	Verdict              string  `json:"verdict"`
+}
+
+type jsonFinding struct {
+	Kind           string       `json:"kind"`
+	Severity       string       `json:"severity"`
+	Confidence     float64      `json:"confidence"`
+	Capture        int          `json:"capture"`
+	Summary        string       `json:"summary"`
+	Evidence       []string     `json:"evidence"`
+	Affected       jsonAffected `json:"affected"`
+	Recommendation string       `json:"recommendation"`
+}
+
+type jsonAffected struct {
+	Attempts int `json:"attempts"`
+	Sources  int `json:"sources"`
+}
+
 type jsonServer struct {
+	Capture       int            `json:"capture"`
 	Server        string         `json:"server"`
 	Attempts      int            `json:"attempts"`
 	Retransmitted int            `json:"retransmitted"`
 	Clients       int            `json:"clients"`
 	Outcomes      map[string]int `json:"outcomes"`
+	Latency       *jsonLatency   `json:"connect_latency"`
 }
 
 // JSON writes the result as the syndiag/v1 JSON document, indented and
@@ -69,9 +113,12 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	}
 	servers := []jsonServer{}
 	for _, s := range res.Servers {
-		js := jsonServer{Server: s.Server.String(), Attempts: s.Attempts, Retransmitted: s.Retransmitted, Clients: s.Clients, Outcomes: map[string]int{}}
+		js := jsonServer{Capture: s.Capture, Server: s.Server.String(), Attempts: s.Attempts, Retransmitted: s.Retransmitted, Clients: s.Clients, Outcomes: map[string]int{}}
 		for o, n := range s.Outcomes {
 			js.Outcomes[string(o)] = n
+		}
+		if l := s.Latency; l.Count > 0 {
+			js.Latency = &jsonLatency{Answered: l.Count, P50: l.P50, P90: l.P90, P99: l.P99, Max: l.Max, Retransmitted: l.Retransmitted, Tail: l.Tail, TailRetransmitted: l.TailRetransmitted}
 		}
 		servers = append(servers, js)
 	}
@@ -101,8 +148,20 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jw.bytes(e.b)
 		jw.raw("\n  ],\n")
 	}
-	jw.raw(`  "sources": [],` + "\n")
-	jw.raw(`  "findings": []` + "\n}\n")
+	sources := []jsonSource{}
+	for _, s := range res.Sources {
+		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retransmitted: s.Retransmitted,
+			First: timestamp(s.First), Last: timestamp(s.Last), TSvalMonotonic: s.TSvalMonotonic, TimestampClocks: s.TimestampClocks,
+			ClockRateHz: s.ClockRate, PerConnectionOffsets: s.PerConnectionOffsets, Verdict: s.Verdict})
+	}
+	findings := []jsonFinding{}
+	for _, f := range res.Findings {
+		findings = append(findings, jsonFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
+			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
+	}
+	jw.field("sources", sources, false)
+	jw.field("findings", findings, true)
+	jw.raw("}\n")
 	if jw.err != nil {
 		return jw.err
 	}
@@ -172,18 +231,41 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 		e.null("initial_rto_s")
 	}
 	e.str("outcome", string(a.Outcome))
+	if a.RetryOf >= 0 {
+		e.int("retry_of", int64(a.RetryOf))
+	} else {
+		e.null("retry_of")
+	}
 	if a.ConnectTime >= 0 {
 		e.float("connect_time_s", a.ConnectTime)
 	} else {
 		e.null("connect_time_s")
 	}
 	e.str("lost_at", "unknown")
-	e.str("cause", "none")
+	e.str("cause", a.Cause)
 	if syn.Opts.Timestamps {
 		e.int("tsval", int64(syn.Opts.TSval))
 	} else {
 		e.null("tsval")
 	}
+	e.key("schedule")
+	e.open('{')
+	sc := a.Schedule
+	if sc.Stack != "" {
+		e.str("stack", sc.Stack)
+	} else {
+		e.null("stack")
+	}
+	e.int("linear_retries", int64(sc.Linear))
+	e.bool("gave_up", sc.GaveUp)
+	e.key("implied_tcp_syn_retries")
+	e.open('[')
+	for _, n := range sc.SynRetries {
+		e.next()
+		e.b = strconv.AppendInt(e.b, int64(n), 10)
+	}
+	e.close(']')
+	e.close('}')
 	e.key("syn")
 	e.open('{')
 	e.int("frame", syn.Frame)

@@ -62,7 +62,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
 	var opt options
-	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table or json")
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json or markdown")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
@@ -92,9 +92,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch opt.format {
-	case "table", "json":
+	case "table", "json", "markdown":
 	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table or json\n", opt.format)
+		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json or markdown\n", opt.format)
 		return exitUsage
 	}
 	switch opt.failOn {
@@ -136,11 +136,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	bw := bufio.NewWriter(out)
 	var err error
+	ropt := report.Options{Color: opt.output == "" && colorful(stdout)}
 	switch opt.format {
 	case "json":
 		err = report.JSON(bw, res)
+	case "markdown":
+		err = report.Markdown(bw, res, ropt)
 	default:
-		err = report.Text(bw, res, report.TextOptions{})
+		err = report.Text(bw, res, ropt)
 	}
 	if err == nil {
 		err = bw.Flush()
@@ -154,7 +157,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
 		return exitUsage
 	}
+	if code == exitOK && opt.failOn != "none" {
+		limit, _ := analyze.ParseSeverity(opt.failOn)
+		for _, f := range res.Findings {
+			if f.Severity >= limit {
+				return exitFindings
+			}
+		}
+	}
 	return code
+}
+
+// colorful reports whether w is a terminal that wants colour: a character
+// device, and NO_COLOR (https://no-color.org) unset or empty.
+func colorful(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // readCapture reads one capture file ("-" is stdin). It returns what could
@@ -183,4 +208,3 @@ func readCapture(path string, stdin io.Reader, opt options) (*analyze.Input, err
 	}
 	return in, err
 }
-

@@ -1,0 +1,339 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// Options tune the human-readable reports.
+type Options struct {
+	// MaxAttempts bounds the list of failed attempts (default 20).
+	MaxAttempts int
+	// Color enables ANSI colours in the terminal report.
+	Color bool
+}
+
+// build lays out the report a person reads first: findings with their
+// evidence and fix, then the captures, the handshakes and connect latency
+// per server, the sources, and the worst attempts.
+func build(res *analyze.Result, opt Options) *page {
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 20
+	}
+	p := &page{}
+	findings(p, res)
+	captures(p, res)
+	servers(p, res)
+	latency(p, res)
+	sources(p, res)
+	failed(p, res, opt.MaxAttempts)
+	return p
+}
+
+func findings(p *page, res *analyze.Result) {
+	if len(res.Findings) == 0 {
+		if len(res.Attempts) > 0 {
+			p.heading("Findings")
+			p.text(2, "Nothing wrong: every handshake in the capture completed at the first SYN, or no model found a cause.")
+			p.gap()
+		}
+		return
+	}
+	p.heading(fmt.Sprintf("Findings (%d)", len(res.Findings)))
+	p.gap()
+	for _, f := range res.Findings {
+		where := ""
+		if len(res.Captures) > 1 {
+			where = " in " + filepath.Base(res.Captures[f.Capture].Path)
+		}
+		label := fmt.Sprintf("%s%s, confidence %.2f", f.Kind, where, f.Confidence)
+		if f.AffectedAttempts > 0 {
+			label += fmt.Sprintf(", %s from %s", plural(f.AffectedAttempts, "attempt"), plural(f.AffectedSources, "source"))
+		}
+		p.blocks = append(p.blocks, block{kind: blockFinding, severity: f.Severity.String(), label: label, text: f.Summary, evidence: f.Evidence, action: f.Recommendation})
+	}
+}
+
+func captures(p *page, res *analyze.Result) {
+	p.heading("Captures")
+	var rows [][]string
+	for _, c := range res.Captures {
+		lt := linkTypeSummary(c.LinkTypes)
+		if len(c.LinkTypes) > 1 {
+			names := make([]string, len(c.LinkTypes))
+			for i, l := range c.LinkTypes {
+				names[i] = l.String()
+			}
+			lt = strings.Join(names, ", ")
+		}
+		start, span := "-", "-"
+		if c.Packets > 0 {
+			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
+			span = duration(time.Duration(c.Last - c.First))
+		}
+		rows = append(rows, []string{shorten(filepath.Base(c.Path), 32), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
+	}
+	p.table([]string{"File", "Format", "Link type", "Packets", "Dups", "Start (UTC)", "Span", "Side"}, rows, 3, 4, 6)
+	var notes []string
+	for _, c := range res.Captures {
+		if c.RoleInferred {
+			notes = append(notes, fmt.Sprintf("%s: %s side, inferred: %s", filepath.Base(c.Path), c.Role, c.RoleReason))
+		}
+		for _, w := range c.Warnings {
+			notes = append(notes, fmt.Sprintf("warning: %s: %s", c.Path, w))
+		}
+	}
+	p.bullets(2, notes)
+	p.gap()
+}
+
+func servers(p *page, res *analyze.Result) {
+	if len(res.Servers) == 0 {
+		p.text(0, "No TCP handshake (SYN) in the capture.")
+		return
+	}
+	p.heading("Handshakes per server endpoint")
+	var rows [][]string
+	others := map[analyze.Outcome]int{}
+	for _, s := range res.Servers {
+		o := s.Outcomes
+		other := s.Attempts - o[analyze.Established] - o[analyze.Unanswered] - o[analyze.Refused] - o[analyze.ICMPUnreachable]
+		rows = append(rows, []string{
+			s.Server.String(), strconv.Itoa(s.Clients), strconv.Itoa(s.Attempts),
+			strconv.Itoa(o[analyze.Established]), strconv.Itoa(s.Retransmitted),
+			strconv.Itoa(o[analyze.Unanswered]), strconv.Itoa(o[analyze.Refused]),
+			strconv.Itoa(o[analyze.ICMPUnreachable]), strconv.Itoa(other),
+		})
+		for k, n := range o {
+			others[k] += n
+		}
+	}
+	p.table([]string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, rows, 1, 2, 3, 4, 5, 6, 7, 8)
+	notes := []string{"SYN retx: attempts that needed at least one SYN retransmission."}
+	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
+		if n := others[o]; n > 0 {
+			notes = append(notes, fmt.Sprintf("Other: %d %s: %s.", n, o, outcomeMeaning[o]))
+		}
+	}
+	for _, n := range notes {
+		p.text(2, n)
+	}
+	p.gap()
+}
+
+var outcomeMeaning = map[analyze.Outcome]string{
+	analyze.HalfOpen:      "the server's SYN-ACK was never acknowledged",
+	analyze.AnsweredByACK: "the server answered the SYN with a bare ACK (TIME_WAIT or stale socket)",
+	analyze.ResetAfterACK: "the server reset the connection right after the handshake",
+	analyze.Incomplete:    "the capture ended while the handshake could still go on",
+}
+
+func latency(p *page, res *analyze.Result) {
+	var rows [][]string
+	var notes []string
+	for _, s := range res.Servers {
+		l := s.Latency
+		if l.Count == 0 {
+			continue
+		}
+		rows = append(rows, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))})
+		if l.Retransmitted > 0 {
+			notes = append(notes, fmt.Sprintf("%s: p99 %s; %s of connects needed a SYN retransmission, and %d of the %d at or above p99 did.", s.Server, secs(l.P99), pct(l.Retransmitted, l.Count), l.TailRetransmitted, l.Tail))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.heading("Connect latency (first SYN to SYN-ACK, as captured)")
+	p.table([]string{"Server", "Answered", "p50", "p90", "p99", "max", "SYN retx"}, rows, 1, 2, 3, 4, 5, 6)
+	for _, n := range notes {
+		p.text(2, n)
+	}
+	p.gap()
+}
+
+func sources(p *page, res *analyze.Result) {
+	if len(res.Sources) == 0 {
+		return
+	}
+	const limit = 15
+	p.heading(fmt.Sprintf("Sources (%d client addresses, as the capture sees them)", len(res.Sources)))
+	var rows [][]string
+	for i, s := range res.Sources {
+		if i == limit {
+			break
+		}
+		rows = append(rows, []string{s.IP.String(), strconv.Itoa(s.Attempts), strconv.Itoa(s.Failed), strconv.Itoa(s.Retransmitted), s.Verdict})
+	}
+	p.table([]string{"Address", "Attempts", "Failed", "SYN retx", "TCP timestamps"}, rows, 1, 2, 3)
+	if len(res.Sources) > limit {
+		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", len(res.Sources)-limit))
+	}
+	p.gap()
+}
+
+func failed(p *page, res *analyze.Result, limit int) {
+	var list []string
+	n := 0
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if !a.Outcome.Failed() && a.Retransmissions() == 0 {
+			continue
+		}
+		n++
+		if len(list) < limit {
+			head := fmt.Sprintf("%s  %s → %s  %s", clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
+			if a.Cause != "none" && a.Cause != string(a.Outcome) {
+				head += " (" + a.Cause + ")"
+			}
+			list = append(list, head+"\n"+detail(a))
+		}
+	}
+	if n == 0 {
+		return
+	}
+	p.heading(fmt.Sprintf("Attempts that failed or needed a SYN retransmission (%d)", n))
+	p.bullets(2, list)
+	if n > len(list) {
+		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", n-len(list)))
+	}
+	p.gap()
+}
+
+// detail says in a sentence what the capture shows of an attempt.
+func detail(a *analyze.Attempt) string {
+	first := a.FirstSYN()
+	syns := fmt.Sprintf("%d SYNs at %s s", len(a.SYNs), schedule(a))
+	if len(a.SYNs) == 1 {
+		syns = "1 SYN"
+	}
+	if a.RetryOf >= 0 {
+		syns = "the application's retry of an earlier failed attempt; " + syns
+	}
+	switch a.Outcome {
+	case analyze.Refused:
+		for _, r := range a.Resets {
+			if r.FromServer {
+				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, since(r.Time-first))
+			}
+		}
+	case analyze.ICMPUnreachable:
+		for _, e := range a.ICMP {
+			if e.AboutClientSegment {
+				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, since(e.Time-first))
+			}
+		}
+	case analyze.Unanswered:
+		s := syns + "; nothing came back"
+		if sc := a.Schedule; sc.GaveUp {
+			s += "; the client gave up"
+			if len(sc.SynRetries) > 0 {
+				s += fmt.Sprintf(" (as Linux does with tcp_syn_retries=%s)", joinInts(sc.SynRetries))
+			}
+		}
+		return s
+	case analyze.AnsweredByACK:
+		return fmt.Sprintf("%s; the server answered %d times with a bare ACK instead of a SYN-ACK (a TIME_WAIT or stale socket on this 4-tuple)", syns, len(a.AckAnswers))
+	case analyze.ResetAfterACK:
+		return fmt.Sprintf("%s; the handshake completed, then the server reset it", syns)
+	case analyze.HalfOpen:
+		return fmt.Sprintf("%s; the server sent %d SYN-ACKs, none acknowledged", syns, len(a.SYNACKs))
+	case analyze.Incomplete:
+		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, since(a.SYNs[len(a.SYNs)-1].Time-first))
+	case analyze.Established:
+		return fmt.Sprintf("%s; connected %s after the first SYN", syns, since(int64(a.ConnectTime*1e9)))
+	}
+	return syns
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, " or ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func pct(n, of int) string {
+	if of == 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+}
+
+// secs formats seconds for latency tables: "0.2 ms", "35 ms", "3.01 s".
+func secs(s float64) string {
+	d := time.Duration(s * 1e9)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.2f ms", s*1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
+// since formats a short interval for a sentence: "35 µs", "2.1 ms", "230 ms", "3.1 s".
+func since(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// schedule lists when each SYN was sent relative to the first: "+0, 1.0, 3.0".
+func schedule(a *analyze.Attempt) string {
+	var b strings.Builder
+	b.WriteString("+0")
+	for i, s := range a.SYNs[1:] {
+		if i == 10 {
+			fmt.Fprintf(&b, " … (%d more)", len(a.SYNs)-12)
+			break
+		}
+		fmt.Fprintf(&b, ", %.1f", float64(s.Time-a.SYNs[0].Time)/1e9)
+	}
+	return b.String()
+}
+
+// shorten cuts s to n runes, keeping its end, which tells files apart.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return "…" + string(r[len(r)-n+1:])
+}
+
+func count(n int64) string { return strconv.FormatInt(n, 10) }
+
+func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
+
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
