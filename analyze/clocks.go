@@ -54,48 +54,95 @@ func estimateClocks(pts []tsPoint) clockEstimate {
 		}
 	}
 	span := float64(pts[len(pts)-1].t-pts[0].t) / 1e9
-	e.Clocks = len(pts) + 1
+	// Hosts may tick at different rates (1 kHz and an old kernel's 250 Hz
+	// behind one NAT), so lines are taken rate by rate: the points on a line
+	// of at least two at one rate are explained, and the rest are tried at
+	// the next rate. Points left alone are clocks seen once.
+	left := pts
 	for _, rate := range clockRates {
+		if len(left) < 2 {
+			break
+		}
 		// Tolerance: 20 ms of capture-time jitter plus 200 ppm of drift
 		// between the capturing host's clock and the sender's.
 		tol := rate * (0.02 + 2e-4*span)
-		if k, multi := countLines(pts, rate, tol); k < e.Clocks {
-			e.Clocks, e.Lines, e.Rate = k, multi, rate
+		lines, rest := splitLines(left, rate, tol)
+		if lines > 0 && e.Rate == 0 {
+			e.Rate = rate
 		}
+		e.Lines += lines
+		left = rest
 	}
-	e.PerConnection = len(pts) >= 4 && float64(e.Clocks-e.Lines) >= 0.8*float64(len(pts))
+	if e.Rate == 0 {
+		e.Rate = clockRates[0]
+	}
+	e.Clocks = e.Lines + len(left)
+	e.PerConnection = len(pts) >= 4 && float64(len(left)) >= 0.8*float64(len(pts))
 	return e
 }
 
-// countLines counts the clusters of offsets TSval - rate·t, on the circle of
-// 32-bit timestamp values, and those of them with more than one point.
-func countLines(pts []tsPoint, rate, tol float64) (clusters, multi int) {
+// splitLines finds the lines of at least two points at one rate: the
+// clusters of offsets TSval - rate·t on the circle of 32-bit timestamp
+// values. It returns how many there are and the points on none of them.
+func splitLines(pts []tsPoint, rate, tol float64) (lines int, rest []tsPoint) {
 	t0 := pts[0].t
-	offs := make([]uint32, len(pts))
+	type off struct {
+		v uint32
+		i int
+	}
+	offs := make([]off, len(pts))
 	for i, p := range pts {
 		ticks := math.Round(rate * float64(p.t-t0) / 1e9)
-		offs[i] = p.tsval - uint32(int64(ticks))
+		offs[i] = off{p.tsval - uint32(int64(ticks)), i}
 	}
-	slices.Sort(offs)
-	var sizes []int
-	size := 1
+	slices.SortFunc(offs, func(a, b off) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return 0
+	})
+	// Cluster ids along the sorted circle; the first and last clusters are
+	// one if they meet across zero.
+	id := make([]int, len(offs))
 	for i := 1; i < len(offs); i++ {
-		if float64(offs[i]-offs[i-1]) > tol {
-			sizes = append(sizes, size)
-			size = 0
+		id[i] = id[i-1]
+		if float64(offs[i].v-offs[i-1].v) > tol {
+			id[i]++
 		}
-		size++
 	}
-	sizes = append(sizes, size)
-	// The first and last clusters are one if they meet across zero.
-	if len(sizes) > 1 && float64(offs[0]-offs[len(offs)-1]) <= tol {
-		sizes[0] += sizes[len(sizes)-1]
-		sizes = sizes[:len(sizes)-1]
+	last := id[len(id)-1]
+	if last > 0 && float64(offs[0].v-offs[len(offs)-1].v) <= tol {
+		for i := range id {
+			if id[i] == last {
+				id[i] = 0
+			}
+		}
 	}
-	for _, n := range sizes {
+	size := map[int]int{}
+	for _, c := range id {
+		size[c]++
+	}
+	for _, n := range size {
 		if n > 1 {
-			multi++
+			lines++
 		}
 	}
-	return len(sizes), multi
+	for k, o := range offs {
+		if size[id[k]] == 1 {
+			rest = append(rest, pts[o.i])
+		}
+	}
+	slices.SortFunc(rest, func(a, b tsPoint) int {
+		switch {
+		case a.t < b.t:
+			return -1
+		case a.t > b.t:
+			return 1
+		}
+		return 0
+	})
+	return lines, rest
 }

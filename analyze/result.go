@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/syndiag/syndiag/flows"
 )
@@ -103,7 +105,34 @@ func Analyze(inputs []Input) *Result {
 	}
 	rankFindings(res.Findings)
 	assignCauses(res)
+	explainDelays(res)
 	return res
+}
+
+// explainDelays adds to each retransmission-delay finding which other
+// findings explain the SYNs that had to be retransmitted.
+func explainDelays(res *Result) {
+	for fi := range res.Findings {
+		f := &res.Findings[fi]
+		if f.Kind != KindSYNRetransmitDelay {
+			continue
+		}
+		by := map[string]int{}
+		for _, i := range f.attempts {
+			if c := res.Attempts[i].Cause; c != KindSYNRetransmitDelay {
+				by[c]++
+			}
+		}
+		if len(by) == 0 {
+			f.Evidence = append(f.Evidence, "no other finding explains these lost SYNs")
+			continue
+		}
+		var parts []string
+		for _, k := range sortedKeys(by) {
+			parts = append(parts, fmt.Sprintf("%d by %s", by[k], k))
+		}
+		f.Evidence = append(f.Evidence, "of these, explained: "+strings.Join(parts, ", "))
+	}
 }
 
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {

@@ -28,7 +28,11 @@ func (v *view) nonMonotonicTimestamps(paws pawsReplay) *Finding {
 		return nil
 	}
 	f := &Finding{Kind: KindTimestampsNonMonotone, Severity: Info, Confidence: 1}
-	f.Summary = fmt.Sprintf("%s show several TCP timestamp clocks: hosts behind a NAT — harmless unless the server runs tcp_tw_recycle", plural(n, "source address"))
+	verb := "shows"
+	if n > 1 {
+		verb = "show"
+	}
+	f.Summary = fmt.Sprintf("%s %s several TCP timestamp clocks: hosts behind a NAT — harmless unless the server runs tcp_tw_recycle", plural(n, "source address"), verb)
 	if n == 0 {
 		f.Summary = "TCP timestamps go backwards per source address (per-connection offsets): harmless unless the server runs tcp_tw_recycle"
 	}

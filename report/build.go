@@ -162,7 +162,7 @@ func sources(p *page, res *analyze.Result) {
 		return
 	}
 	const limit = 15
-	p.heading(fmt.Sprintf("Sources (%d client addresses, as the capture sees them)", len(res.Sources)))
+	p.heading(fmt.Sprintf("Sources (%s, as the capture sees them)", plural(len(res.Sources), "client address")))
 	var rows [][]string
 	for i, s := range res.Sources {
 		if i == limit {
@@ -260,8 +260,11 @@ func joinInts(xs []int) string {
 }
 
 func plural(n int, word string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + word
+	case strings.HasSuffix(word, "s"):
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
