@@ -23,6 +23,8 @@ type pawsReplay struct {
 	// how they compare with the SYNs that went unanswered.
 	syns, predicted, truePos, falsePos, falseNeg int
 	stamps                                       int // TIME_WAIT stamps stored
+	// dropped holds the SYNs the rule drops, as (attempt, transmission).
+	dropped map[[2]int]bool
 }
 
 type pawsEvent struct {
@@ -105,6 +107,12 @@ func (v *view) perHostPAWS() pawsReplay {
 		}
 		r.syns++
 		drop := ok && now-tm.stamp < tcpPAWSMSL && int32(tm.ts-e.tsval) > tcpPAWSWindow
+		if drop {
+			if r.dropped == nil {
+				r.dropped = map[[2]int]bool{}
+			}
+			r.dropped[[2]int{e.attempt, e.syn}] = true
+		}
 		unanswered := !answered[e.attempt][e.syn]
 		switch {
 		case drop && unanswered:
