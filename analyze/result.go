@@ -87,6 +87,11 @@ type Result struct {
 // capture, and ranks what they found.
 func Analyze(inputs []Input) *Result {
 	res := &Result{}
+	n := 0
+	for _, in := range inputs {
+		n += len(in.Attempts)
+	}
+	res.Attempts = make([]Attempt, 0, n)
 	for i, in := range inputs {
 		c := Capture{Path: in.Path, Role: in.Role, Capture: in.Capture}
 		for _, a := range in.Attempts {
