@@ -83,20 +83,35 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestGolden renders every lab capture as text and JSON and compares with
-// testdata/golden; go test ./cmd/syndiag -update rewrites the files.
-func TestGolden(t *testing.T) {
+// goldenCaptures lists every test capture of the repository: the lab's,
+// the diagnosis scenarios' and the per-host PAWS generator's.
+func goldenCaptures(t *testing.T) []string {
+	t.Helper()
 	var files []string
-	for _, pat := range []string{"*.pcap", "*.pcapng", "*.gz", "*.zst"} {
-		m, _ := filepath.Glob(lab + pat)
-		files = append(files, m...)
+	for _, dir := range []string{lab, "../../testdata/paws/", "../../testdata/scenarios/*/"} {
+		for _, pat := range []string{"*.pcap", "*.pcapng", "*.gz", "*.zst"} {
+			m, _ := filepath.Glob(dir + pat)
+			files = append(files, m...)
+		}
 	}
 	if len(files) == 0 {
-		t.Fatal("no lab captures")
+		t.Fatal("no test captures")
 	}
-	for _, file := range files {
+	return files
+}
+
+// goldenName names a capture's golden file after its folder and name.
+func goldenName(file string) string {
+	rel := strings.TrimPrefix(filepath.ToSlash(file), "../../testdata/")
+	return strings.ReplaceAll(rel, "/", "__")
+}
+
+// TestGolden renders every test capture as text, JSON and Markdown and
+// compares with testdata/golden; go test ./cmd/syndiag -update rewrites them.
+func TestGolden(t *testing.T) {
+	for _, file := range goldenCaptures(t) {
 		for _, format := range []string{"table", "json", "markdown"} {
-			name := filepath.Base(file) + "." + map[string]string{"table": "txt", "json": "json", "markdown": "md"}[format]
+			name := goldenName(file) + "." + map[string]string{"table": "txt", "json": "json", "markdown": "md"}[format]
 			t.Run(name, func(t *testing.T) {
 				code, stdout, stderr := runCmd(t, "--format", format, file)
 				if code != 0 || stderr != "" {
