@@ -69,9 +69,12 @@ type ServerSummary struct {
 	Server        netip.AddrPort
 	Attempts      int
 	Retransmitted int // attempts that needed at least one SYN retransmission
-	Outcomes      map[Outcome]int
-	Clients       int // distinct client IP addresses
-	Latency       Latency
+	// Retries counts attempts that were the application's retry of an
+	// earlier failed one (see Attempt.RetryOf).
+	Retries  int
+	Outcomes map[Outcome]int
+	Clients  int // distinct client IP addresses
+	Latency  Latency
 }
 
 // Result is everything analyze found, in a deterministic order.

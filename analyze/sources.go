@@ -9,10 +9,12 @@ import (
 // Source sums up one client source IP as the capture sees it (behind a NAT,
 // that is the NAT's address, shared by several hosts).
 type Source struct {
-	Capture       int
-	IP            netip.Addr
-	Attempts      int
-	Failed        int // attempts whose outcome is a failure
+	Capture  int
+	IP       netip.Addr
+	Attempts int
+	// Failed counts failed attempts, an application's retries of a failure
+	// counting once with the failure they retry.
+	Failed        int
 	Retransmitted int // attempts that needed a SYN retransmission
 	First, Last   int64
 	// TSvalMonotonic is nil when the SYNs carried no timestamps.
@@ -39,7 +41,7 @@ func (v *view) sources() []Source {
 			by[ip] = s
 		}
 		s.Attempts++
-		if a.Outcome.Failed() {
+		if a.Outcome.Failed() && (a.RetryOf < 0 || !v.at(a.RetryOf).Outcome.Failed()) {
 			s.Failed++
 		}
 		if a.Retransmissions() > 0 {

@@ -77,6 +77,9 @@ func (v *view) summarise() []ServerSummary {
 		if a.Retransmissions() > 0 {
 			s.Retransmitted++
 		}
+		if a.RetryOf >= 0 {
+			s.Retries++
+		}
 		clients[a.Server][a.Client.Addr()] = true
 		connect[a.Server] = append(connect[a.Server], a)
 	}

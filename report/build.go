@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +117,13 @@ func servers(p *page, res *analyze.Result) {
 	}
 	p.table([]string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, rows, 1, 2, 3, 4, 5, 6, 7, 8)
 	notes := []string{"SYN retx: attempts that needed at least one SYN retransmission."}
+	retries := 0
+	for _, s := range res.Servers {
+		retries += s.Retries
+	}
+	if retries > 0 {
+		notes = append(notes, fmt.Sprintf("%s were the application's own retries of a failed attempt (new port or ISN, soon after).", plural(retries, "attempt")))
+	}
 	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
 		if n := others[o]; n > 0 {
 			notes = append(notes, fmt.Sprintf("Other: %d %s: %s.", n, o, outcomeMeaning[o]))
@@ -177,15 +186,27 @@ func sources(p *page, res *analyze.Result) {
 	p.gap()
 }
 
+// failed lists the worst attempts first: failures before delays, then the
+// most SYNs sent, then the longest wait, then the earliest.
 func failed(p *page, res *analyze.Result, limit int) {
-	var list []string
-	n := 0
+	var worst []*analyze.Attempt
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if !a.Outcome.Failed() && a.Retransmissions() == 0 {
-			continue
+		if a.Outcome.Failed() || a.Retransmissions() > 0 {
+			worst = append(worst, a)
 		}
-		n++
+	}
+	slices.SortStableFunc(worst, func(a, b *analyze.Attempt) int {
+		return cmp.Or(
+			-cmp.Compare(boolInt(a.Outcome.Failed()), boolInt(b.Outcome.Failed())),
+			-cmp.Compare(len(a.SYNs), len(b.SYNs)),
+			-cmp.Compare(a.ConnectTime, b.ConnectTime),
+			cmp.Compare(a.FirstSYN(), b.FirstSYN()),
+		)
+	})
+	var list []string
+	n := len(worst)
+	for _, a := range worst {
 		if len(list) < limit {
 			head := fmt.Sprintf("%s  %s → %s  %s", clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
 			if a.Cause != "none" && a.Cause != string(a.Outcome) {
@@ -197,7 +218,7 @@ func failed(p *page, res *analyze.Result, limit int) {
 	if n == 0 {
 		return
 	}
-	p.heading(fmt.Sprintf("Attempts that failed or needed a SYN retransmission (%d)", n))
+	p.heading(fmt.Sprintf("Worst attempts: failed or needed a SYN retransmission (%d)", n))
 	p.bullets(2, list)
 	if n > len(list) {
 		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", n-len(list)))
@@ -249,6 +270,13 @@ func detail(a *analyze.Attempt) string {
 		return fmt.Sprintf("%s; connected %s after the first SYN", syns, since(int64(a.ConnectTime*1e9)))
 	}
 	return syns
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func joinInts(xs []int) string {

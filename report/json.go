@@ -80,6 +80,7 @@ type jsonServer struct {
 	Server        string         `json:"server"`
 	Attempts      int            `json:"attempts"`
 	Retransmitted int            `json:"retransmitted"`
+	Retries       int            `json:"app_retries"`
 	Clients       int            `json:"clients"`
 	Outcomes      map[string]int `json:"outcomes"`
 	Latency       *jsonLatency   `json:"connect_latency"`
@@ -113,7 +114,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	}
 	servers := []jsonServer{}
 	for _, s := range res.Servers {
-		js := jsonServer{Capture: s.Capture, Server: s.Server.String(), Attempts: s.Attempts, Retransmitted: s.Retransmitted, Clients: s.Clients, Outcomes: map[string]int{}}
+		js := jsonServer{Capture: s.Capture, Server: s.Server.String(), Attempts: s.Attempts, Retransmitted: s.Retransmitted, Retries: s.Retries, Clients: s.Clients, Outcomes: map[string]int{}}
 		for o, n := range s.Outcomes {
 			js.Outcomes[string(o)] = n
 		}
