@@ -28,7 +28,7 @@ const (
 
 // conn is the tracker's state for one attempt.
 type conn struct {
-	Attempt
+	*Attempt   // allocated apart, so the tracker's bookkeeping is freed once it is emitted
 	key        flowKey
 	clientIsA  bool
 	state      connState
@@ -187,7 +187,7 @@ func (t *Tracker) syn(c *conn, key flowKey, srcIsA bool, d *Decoder, now, frame 
 	if len(t.conns) >= t.Stats.MaxOpen {
 		t.evict()
 	}
-	c = &conn{key: key, clientIsA: srcIsA, seq: t.nextSeq, lastActive: now}
+	c = &conn{Attempt: &Attempt{}, key: key, clientIsA: srcIsA, seq: t.nextSeq, lastActive: now}
 	t.nextSeq++
 	c.Client, c.Server, c.ISN = seg.Src, seg.Dst, seq
 	c.SYNs = []Transmission{seg.transmission()}
@@ -363,7 +363,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	c.Evicted = evicted
 	t.setFilter(c, false)
 	delete(t.conns, c.key)
-	t.emit(&c.Attempt)
+	t.emit(c.Attempt)
 }
 
 // Flush emits every attempt still open, in the order they started. Call it
