@@ -178,65 +178,91 @@ func synackOffsets(a *Attempt) string {
 	return s
 }
 
-// synQueue looks for a SYN flood: many handshakes left half-open (SYN-ACK
-// sent, never acknowledged) from many sources. Without SYN cookies
-// (net.ipv4.tcp_syncookies=0) a full SYN queue drops new SYNs
-// (tcp_conn_request: inet_csk_reqsk_queue_is_full, TCPReqQFullDrop); with
-// them the kernel answers with a cookie and keeps no state, so it never
-// retransmits those SYN-ACKs.
+// synQueue looks for a SYN flood: many sources each sending one SYN and
+// never another packet — half-open handshakes (SYN-ACK sent, never
+// acknowledged) and, once the SYN queue is full, SYNs with no answer at all.
+// Without SYN cookies (net.ipv4.tcp_syncookies=0) a full queue drops every
+// new SYN (tcp_conn_request: inet_csk_reqsk_queue_is_full →
+// tcp_syn_flood_action, ListenDrops), real clients' too; with cookies the
+// kernel answers each SYN beyond the queue with a cookie and keeps no state,
+// so it never retransmits those SYN-ACKs, while the requests in the queue
+// get theirs retransmitted (tcp_synack_retries).
 func (v *view) synQueue(claimed map[int]bool) *Finding {
 	if v.c.Role == RoleClient {
 		return nil
 	}
-	var half []int
+	// A flood's attempts: one SYN, nothing from the client afterwards.
+	var flood []int
 	var times []int64
 	srcs := map[netip.Addr]bool{}
 	for _, i := range v.attempts {
 		a := v.at(i)
-		if a.Outcome == HalfOpen && !claimed[i] {
-			half = append(half, i)
+		if claimed[i] || len(a.SYNs) != 1 || a.Established() {
+			continue
+		}
+		if a.Outcome == HalfOpen || a.Outcome == Unanswered && len(a.Resets) == 0 {
+			flood = append(flood, i)
 			times = append(times, a.FirstSYN())
 			srcs[a.Client.Addr()] = true
 		}
 	}
-	if len(half) < 20 || len(srcs) < 10 {
+	if len(flood) < 20 || len(srcs) < 10 {
 		return nil
 	}
 	ps := periods(times, 5*time.Second, 2*time.Second)
-	dropped, syns, dsrcs := v.droppedIn(ps, claimed, func(a *Attempt) bool { return a.Outcome == HalfOpen })
-	retransmitted := 0
-	for _, i := range half {
-		if len(v.at(i).SYNACKs) > 1 {
-			retransmitted++
+	// Real clients retransmit: their unanswered SYNs are the harm.
+	dropped, syns, dsrcs := v.droppedIn(ps, claimed, func(a *Attempt) bool { return len(a.SYNs) == 1 && !a.Established() })
+	var half, unanswered, queued, cookieLike int
+	for _, i := range flood {
+		a := v.at(i)
+		switch {
+		case a.Outcome == Unanswered:
+			unanswered++
+		case len(a.SYNACKs) > 1:
+			half++
+			queued++
+		default:
+			half++
+			if v.c.Last-a.SYNACKs[0].Time > int64(1500*time.Millisecond) {
+				cookieLike++
+			}
 		}
 	}
-	cookies := retransmitted == 0 && v.c.Last-slices.Max(times) > int64(1500*time.Millisecond)
+	cookies := cookieLike >= 10 && cookieLike*2 >= half
 	f := &Finding{Kind: KindSYNQueueOverflow}
-	f.attempts = append(append([]int{}, half...), dropped...)
+	f.attempts = append(append([]int{}, flood...), dropped...)
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%s left half-open (SYN-ACK sent, never acknowledged) from %d source addresses between %s and %s: the signature of a SYN flood with spoofed sources, or of clients whose SYN-ACKs are lost",
-		plural(len(half), "handshake"), len(srcs), clock(ps[0].from+int64(2*time.Second)), clock(ps[len(ps)-1].to-int64(2*time.Second))))
+	from, to := ps[0].from+int64(2*time.Second), ps[len(ps)-1].to-int64(2*time.Second)
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %d source addresses between %s and %s sent one SYN each and nothing else: %d left half-open (SYN-ACK sent, never acknowledged), %d unanswered — the signature of a SYN flood from spoofed sources",
+		plural(len(flood), "attempt"), len(srcs), clock(from), clock(to), half, unanswered))
+	if queued > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which holds about that many at a time (the listen backlog, plus one)", plural(queued, "half-open handshake")))
+	}
 	if cookies {
-		f.Evidence = append(f.Evidence, "none of the half-open handshakes had its SYN-ACK retransmitted: the server kept no state for them, i.e. it answered with SYN cookies")
-	} else {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of the half-open handshakes had their SYN-ACK retransmitted: the server kept them in its SYN queue (no SYN cookies for them)", retransmitted))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%d SYN-ACKs were never retransmitted although the capture went on: the server kept no state for them, i.e. it answered with SYN cookies", cookieLike))
+	}
+	if unanswered > 0 && !cookies {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%d flood SYNs got no SYN-ACK at all: the SYN queue was full and SYN cookies were off", unanswered))
 	}
 	if syns > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %d other source(s) got no answer: the SYN queue was full", plural(syns, "SYN"), len(dsrcs)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %d real client(s) (they retransmitted) got no answer", plural(syns, "SYN"), len(dsrcs)))
 	}
 	switch {
-	case syns > 0:
-		f.Severity, f.Confidence = Critical, 0.85
-		f.Summary = fmt.Sprintf("SYN queue overflow: a flood of %s from %d sources filled the server's SYN queue and %s from real clients were dropped", plural(len(half), "half-open handshake"), len(srcs), plural(syns, "SYN"))
-		f.Recommendation = "Enable SYN cookies (net.ipv4.tcp_syncookies=1, the default), so a full SYN queue answers with cookies instead of dropping; raise the listen backlog and net.ipv4.tcp_max_syn_backlog if the load is legitimate. Check `netstat -s` (\"SYNs to LISTEN sockets dropped\") and `nstat -az TcpExtTCPReqQFullDrop TcpExtTCPReqQFullDoCookies`. Filter the flood upstream if it is an attack."
+	case syns > 0 || unanswered > 0 && !cookies:
+		f.Severity, f.Confidence = Critical, 0.9
+		if syns == 0 {
+			f.Confidence = 0.75
+		}
+		f.Summary = fmt.Sprintf("SYN queue overflow: a flood of %s from %d sources filled the server's SYN queue; with no SYN cookies, %s from real clients were dropped", plural(len(flood), "SYN"), len(srcs), plural(syns, "SYN"))
+		f.Recommendation = "Turn SYN cookies on (net.ipv4.tcp_syncookies=1, the default), so a full SYN queue answers with cookies instead of dropping; a larger listen backlog and net.ipv4.tcp_max_syn_backlog only buy time. Check `netstat -s` (\"SYNs to LISTEN sockets dropped\") and `nstat -az TcpExtListenDrops TcpExtTCPReqQFullDrop`. Filter the flood upstream if it is an attack."
 	case cookies:
-		f.Severity, f.Confidence = Warning, 0.75
-		f.Summary = fmt.Sprintf("SYN flood absorbed by SYN cookies: %s from %d sources, and real clients were still answered", plural(len(half), "half-open handshake"), len(srcs))
-		f.Recommendation = "Cookies kept the service up. Without TCP timestamps a cookie cannot carry window scaling and SACK, so connections made during the flood may be slower; filter the flood upstream, and check `nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtSyncookiesFailed`."
+		f.Severity, f.Confidence = Warning, 0.8
+		f.Summary = fmt.Sprintf("SYN flood absorbed by SYN cookies: %s from %d sources, and real clients were still answered", plural(len(flood), "SYN"), len(srcs))
+		f.Recommendation = "Cookies kept the service up. A cookie carries window scaling and SACK only inside the TCP timestamp, so keep net.ipv4.tcp_timestamps=1; filter the flood upstream, and watch `nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtSyncookiesFailed TcpExtTCPReqQFullDoCookies`."
 	default:
 		f.Severity, f.Confidence = Warning, 0.6
-		f.Summary = fmt.Sprintf("%s from %d sources: a SYN flood, or SYN-ACKs lost on the way back", plural(len(half), "half-open handshake"), len(srcs))
+		f.Summary = fmt.Sprintf("%s from %d sources that never went past the SYN-ACK: a SYN flood, or SYN-ACKs lost on the way back", plural(len(flood), "attempt"), len(srcs))
 		f.Recommendation = "If the sources are spoofed, filter the flood upstream and keep net.ipv4.tcp_syncookies=1; if they are real clients, their SYN-ACKs are lost on the way back: capture at the client side too."
 	}
 	return f
