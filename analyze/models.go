@@ -28,10 +28,13 @@ func (v *view) findings() []Finding {
 		}
 		out = append(out, *f)
 	}
-	paws := v.perHostPAWS()
-	add(paws.finding)
+	// The queues first: their signatures (ignored final ACKs, floods of
+	// one-SYN sources) are unmistakable, and SYNs they explain are not left
+	// for the per-host PAWS replay to claim by chance.
 	add(v.acceptQueue(claimed))
 	add(v.synQueue(claimed))
+	paws := v.perHostPAWS(claimed)
+	add(paws.finding)
 	add(v.refused())
 	add(v.icmpUnreachable())
 	add(v.staleTimeWait())

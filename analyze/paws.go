@@ -60,7 +60,7 @@ type pawsMetric struct {
 // Only SYNs the rule drops and that indeed got no answer count for it; a
 // non-monotonic TSval alone proves nothing, as modern kernels randomise
 // timestamp offsets and do not have this rule.
-func (v *view) perHostPAWS() pawsReplay {
+func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 	var r pawsReplay
 	if v.c.Role == RoleClient {
 		// The rule keys on the address the server sees, which a NAT hides
@@ -105,6 +105,9 @@ func (v *view) perHostPAWS() pawsReplay {
 			}
 			continue
 		}
+		if explained[e.attempt] {
+			continue // another mechanism explains this attempt's SYNs
+		}
 		r.syns++
 		drop := ok && now-tm.stamp < tcpPAWSMSL && int32(tm.ts-e.tsval) > tcpPAWSWindow
 		if drop {
@@ -134,13 +137,18 @@ func (v *view) perHostPAWS() pawsReplay {
 			r.falseNeg++
 		}
 	}
-	if r.truePos < 2 || float64(r.truePos) < 0.8*float64(r.predicted) {
+	// The rule must predict the drops (precision) and the drops must be the
+	// rule's (recall): per-connection random offsets put half of all SYNs
+	// "behind" a stamp, so drops of another cause would match it by chance
+	// about half the time — and then the other half are drops it does not
+	// predict.
+	if r.truePos < 2 || float64(r.truePos) < 0.8*float64(r.predicted) || float64(r.truePos) < 0.6*float64(r.truePos+r.falseNeg) {
 		return r
 	}
 	precision := float64(r.truePos) / float64(r.predicted)
 	recall := float64(r.truePos) / float64(r.truePos+r.falseNeg)
 	f := &Finding{Kind: KindPerHostPAWS, Severity: Critical, attempts: hits}
-	f.Confidence = round2(precision * float64(r.truePos) / (float64(r.truePos) + 1.5))
+	f.Confidence = round2(precision * min(1, recall+0.2) * float64(r.truePos) / (float64(r.truePos) + 1.5))
 	var srcs []string
 	for _, ip := range sortedKeys(perSource) {
 		srcs = append(srcs, fmt.Sprintf("%s (%d)", ip, perSource[ip]))

@@ -64,7 +64,7 @@ func TestPerHostPAWS(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			res := readCapture(t, filepath.Join(dir, name+".pcap"))
 			v := newView(res, 0)
-			r := v.perHostPAWS()
+			r := v.perHostPAWS(nil)
 			var got []string
 			for k := range r.dropped {
 				a := v.at(k[0])

@@ -99,8 +99,29 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 	if len(ignored)+len(reset) == 0 {
 		return nil
 	}
+	// The queue was full when the kernel ignored or reset a completed
+	// handshake; the occupancy model says how full that is and for how
+	// long it stayed so. Without it (the server sends no payload, so
+	// acceptance is invisible), the bursts around those events stand in.
+	server := v.at(firstOf(ignored, reset)).Server
+	steps, served := v.acceptOccupancy(server)
+	// The queue was full at every such event; the model counts a
+	// connection as waiting until the server's first reply, which comes a
+	// little after accept(), so it overestimates, and the smallest count
+	// seen at an event is the best estimate of the queue's size.
+	capacity := 0
+	if served {
+		for _, i := range append(append([]int{}, ignored...), reset...) {
+			if n := occupancyAt(steps, v.at(i).ThirdACK); n > 0 && (capacity == 0 || n < capacity) {
+				capacity = n
+			}
+		}
+	}
 	ps := periods(events, 3*time.Second, time.Second)
-	dropped, syns, sources := v.droppedIn(ps, claimed, nil)
+	if capacity > 0 {
+		ps = fullPeriods(steps, capacity, 100*time.Millisecond)
+	}
+	dropped, syns, sources := v.droppedIn(ps, claimed, func(a *Attempt) bool { return a.Server != server })
 	if len(ignored)+len(reset) < 2 && syns == 0 {
 		return nil
 	}
@@ -130,8 +151,8 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 	if syns > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %d source(s) got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), len(sources)))
 	}
-	if q, ok := v.unserved(t0); ok {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes had not been served by the application yet (no reply from the server): the accept queue held about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and overflows above it", clock(t0), q, q, max(q-1, 0)))
+	if capacity > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
 	}
 	f.Recommendation = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
 	return f
@@ -147,24 +168,25 @@ func describeOverflow(ignored, reset int) string {
 	return fmt.Sprintf("ignored the final ACK of %s", plural(ignored, "completed handshake"))
 }
 
-// unserved counts handshakes completed before t that the application had
-// not yet answered at t: an estimate of the accept queue's length, valid
-// when the server speaks after accept().
-func (v *view) unserved(t int64) (int, bool) {
-	n, servedAny := 0, false
-	for _, i := range v.attempts {
-		a := v.at(i)
-		if !a.Established() {
-			continue
-		}
-		if a.FirstData[1] != 0 {
-			servedAny = true
-		}
-		if a.ThirdACK < t && (a.FirstData[1] == 0 || a.FirstData[1] > t) && (a.ClosedAt == 0 || a.ClosedAt > t) && a.Outcome != ResetAfterACK {
-			n++
+// firstOf returns the first index of the first non-empty list.
+func firstOf(lists ...[]int) int {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l[0]
 		}
 	}
-	return n, servedAny && n > 0
+	return -1
+}
+
+// periodsLength sums the lengths of periods that ended.
+func periodsLength(ps []period) time.Duration {
+	var d int64
+	for _, p := range ps {
+		if p.to != 1<<63-1 {
+			d += p.to - p.from
+		}
+	}
+	return time.Duration(d)
 }
 
 func synackOffsets(a *Attempt) string {
@@ -210,6 +232,20 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 		return nil
 	}
 	ps := periods(times, 5*time.Second, 2*time.Second)
+	// The queue stays full until its half-open requests time out, which is
+	// after their last SYN-ACK: extend the flood's periods to cover that.
+	for _, i := range flood {
+		a := v.at(i)
+		if len(a.SYNACKs) == 0 {
+			continue
+		}
+		last := a.SYNACKs[len(a.SYNACKs)-1].Time + int64(time.Second)
+		for k := range ps {
+			if a.FirstSYN() >= ps[k].from && a.FirstSYN() <= ps[k].to && last > ps[k].to {
+				ps[k].to = last
+			}
+		}
+	}
 	// Real clients retransmit: their unanswered SYNs are the harm.
 	dropped, syns, dsrcs := v.droppedIn(ps, claimed, func(a *Attempt) bool { return len(a.SYNs) == 1 && !a.Established() })
 	var half, unanswered, queued, cookieLike int
@@ -233,7 +269,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 	f.attempts = append(append([]int{}, flood...), dropped...)
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)
-	from, to := ps[0].from+int64(2*time.Second), ps[len(ps)-1].to-int64(2*time.Second)
+	from, to := slices.Min(times), slices.Max(times)
 	f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %d source addresses between %s and %s sent one SYN each and nothing else: %d left half-open (SYN-ACK sent, never acknowledged), %d unanswered — the signature of a SYN flood from spoofed sources",
 		plural(len(flood), "attempt"), len(srcs), clock(from), clock(to), half, unanswered))
 	if queued > 0 {

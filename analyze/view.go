@@ -51,12 +51,27 @@ func (v *view) linkRetries() {
 				a.RetryOf = j
 			}
 		}
-		if a.Outcome.Failed() {
+		if clientSawFailure(a) {
 			lastFailed[k] = i
 		} else {
 			delete(lastFailed, k)
 		}
 	}
+}
+
+// clientSawFailure reports whether the client itself learned that its
+// connect failed, so that an application could retry: a RST, an ICMP error,
+// a reset after the handshake, or SYNs retransmitted to no avail. A single
+// unanswered SYN or a half-open handshake is what a SYN flood's spoofed
+// sources leave, and nobody retries those.
+func clientSawFailure(a *Attempt) bool {
+	switch a.Outcome {
+	case Refused, ICMPUnreachable, ResetAfterACK, AnsweredByACK:
+		return true
+	case Unanswered:
+		return len(a.SYNs) > 1
+	}
+	return false
 }
 
 // summarise counts the attempts per server endpoint.
