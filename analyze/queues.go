@@ -77,9 +77,6 @@ func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) 
 // that already ACKed (tcp_abort_on_overflow=0), or answers that ACK with RST
 // (=1), and drops new SYNs while the queue stays full, whoever sends them.
 func (v *view) acceptQueue(claimed map[int]bool) *Finding {
-	if v.c.Role == RoleClient {
-		return nil // a client's capture cannot see what the server ignored
-	}
 	var ignored, reset []int
 	var events []int64
 	for _, i := range v.attempts {
@@ -136,6 +133,11 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 	if len(ignored)+len(reset) >= 5 {
 		conf += 0.15
 	}
+	if v.c.Role == RoleClient {
+		// The client sees the SYN-ACKs repeated after its ACK, but not
+		// whether its ACK reached the server.
+		conf -= 0.25
+	}
 	f.Confidence = round2(conf)
 	t0 := slices.Min(events)
 	f.Summary = fmt.Sprintf("the listener's accept queue overflowed: the application did not accept() connections fast enough, so the kernel dropped %s and %s", plural(syns, "SYN"), describeOverflow(len(ignored), len(reset)))
@@ -155,6 +157,9 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
 	}
 	f.Recommendation = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
+	if v.c.Role == RoleClient {
+		f.Evidence = append(f.Evidence, "seen from the client's side: the repeated SYN-ACKs and resets could also mean the client's ACKs were lost on the way; a capture at the server settles it")
+	}
 	return f
 }
 
