@@ -80,9 +80,9 @@ func (s *Source) verdict() string {
 	case s.Attempts == 1:
 		return "one connection"
 	case s.PerConnectionOffsets:
-		return "per-connection offsets (modern kernel): hosts not countable"
+		return "per-connection offsets (modern kernel)"
 	case s.ClockLines > 1:
-		return fmt.Sprintf("%d clocks: at least %d hosts behind one address (NAT)", s.TimestampClocks, s.ClockLines)
+		return fmt.Sprintf("%d clocks: at least %d hosts behind a NAT", s.TimestampClocks, s.ClockLines)
 	case s.TimestampClocks == 1 && *s.TSvalMonotonic:
 		return "one timestamp clock, monotonic"
 	case s.TimestampClocks == 1:

@@ -55,6 +55,18 @@ func (lt LinkType) Supported() bool {
 	return ok
 }
 
+// Name names the link type without its number, e.g. "Linux SLL2", or
+// "link type 147" for one with no name.
+func (lt LinkType) Name() string {
+	if name, ok := linkNames[lt]; ok {
+		return name
+	}
+	if name := layers.LinkType(lt).String(); name != "UnknownLinkType" {
+		return name
+	}
+	return fmt.Sprintf("link type %d", uint16(lt))
+}
+
 // String names the link type, with its number, e.g. "Linux SLL2 (276)".
 func (lt LinkType) String() string {
 	name, ok := linkNames[lt]

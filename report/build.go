@@ -65,20 +65,17 @@ func captures(p *page, res *analyze.Result) {
 	p.heading("Captures")
 	var rows [][]string
 	for _, c := range res.Captures {
-		lt := linkTypeSummary(c.LinkTypes)
-		if len(c.LinkTypes) > 1 {
-			names := make([]string, len(c.LinkTypes))
-			for i, l := range c.LinkTypes {
-				names[i] = l.String()
-			}
-			lt = strings.Join(names, ", ")
+		names := make([]string, len(c.LinkTypes))
+		for i, l := range c.LinkTypes {
+			names[i] = l.Name()
 		}
+		lt := strings.Join(names, ", ")
 		start, span := "-", "-"
 		if c.Packets > 0 {
 			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
 			span = duration(time.Duration(c.Last - c.First))
 		}
-		rows = append(rows, []string{shorten(filepath.Base(c.Path), 32), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
+		rows = append(rows, []string{shorten(filepath.Base(c.Path), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
 	}
 	p.table([]string{"File", "Format", "Link type", "Packets", "Dups", "Start (UTC)", "Span", "Side"}, rows, 3, 4, 6)
 	var notes []string
@@ -121,8 +118,10 @@ func servers(p *page, res *analyze.Result) {
 	for _, s := range res.Servers {
 		retries += s.Retries
 	}
-	if retries > 0 {
-		notes = append(notes, fmt.Sprintf("%s were the application's own retries of a failed attempt (new port or ISN, soon after).", plural(retries, "attempt")))
+	if retries == 1 {
+		notes = append(notes, "1 attempt was the application's own retry of a failed attempt (new port or ISN, soon after).")
+	} else if retries > 1 {
+		notes = append(notes, fmt.Sprintf("%d attempts were the application's own retries of failed attempts (new port or ISN, soon after).", retries))
 	}
 	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
 		if n := others[o]; n > 0 {
@@ -186,8 +185,9 @@ func sources(p *page, res *analyze.Result) {
 	p.gap()
 }
 
-// failed lists the worst attempts first: failures before delays, then the
-// most SYNs sent, then the longest wait, then the earliest.
+// failed lists the worst attempts first: the most SYNs sent (the longest
+// hangs), then failures before delays, then the longest wait, then the
+// earliest.
 func failed(p *page, res *analyze.Result, limit int) {
 	var worst []*analyze.Attempt
 	for i := range res.Attempts {
@@ -198,8 +198,8 @@ func failed(p *page, res *analyze.Result, limit int) {
 	}
 	slices.SortStableFunc(worst, func(a, b *analyze.Attempt) int {
 		return cmp.Or(
-			-cmp.Compare(boolInt(a.Outcome.Failed()), boolInt(b.Outcome.Failed())),
 			-cmp.Compare(len(a.SYNs), len(b.SYNs)),
+			-cmp.Compare(boolInt(a.Outcome.Failed()), boolInt(b.Outcome.Failed())),
 			-cmp.Compare(a.ConnectTime, b.ConnectTime),
 			cmp.Compare(a.FirstSYN(), b.FirstSYN()),
 		)

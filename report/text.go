@@ -138,7 +138,8 @@ func (r *textRenderer) table(header []string, rows [][]string, right []int) {
 	for _, i := range right {
 		align[i] = tw.AlignRight
 	}
-	t := tablewriter.NewTable(r.w,
+	var buf strings.Builder
+	t := tablewriter.NewTable(&buf,
 		// A quiet style: no borders, a line under the header, two spaces
 		// between columns, so that wide tables still fit 100 columns.
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -160,7 +161,24 @@ func (r *textRenderer) table(header []string, rows [][]string, right []int) {
 		r.err = err
 		return
 	}
-	r.err = t.Render()
+	if r.err = t.Render(); r.err != nil {
+		return
+	}
+	// The line under the header spans the padding after the last column
+	// too; cut it to the widest line of text.
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	widest := 0
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "─") {
+			widest = max(widest, utf8.RuneCountInString(strings.TrimRight(l, " ")))
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "─") && utf8.RuneCountInString(l) > widest {
+			l = string([]rune(l)[:widest])
+		}
+		r.printf("%s\n", l)
+	}
 }
 
 // trimWriter drops the spaces that pad the last column of a table line.
