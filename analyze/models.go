@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -106,7 +107,7 @@ func (v *view) refused() *Finding {
 	}
 	f := &Finding{Kind: KindRefused, Severity: Warning, Confidence: 1}
 	var servers []string
-	for _, s := range sortedKeys(byServer) {
+	for _, s := range sortedKeys(byServer, netip.AddrPort.Compare) {
 		idx := byServer[s]
 		f.attempts = append(f.attempts, idx...)
 		servers = append(servers, s.String())
@@ -275,7 +276,7 @@ func (v *view) retransmissionDelay() *Finding {
 		}
 	}
 	f.Summary = fmt.Sprintf("%s of %d (%s) connected only after SYN retransmissions, up to %.1f s late", plural(len(idx), "connection"), answered, pct(len(idx), answered), worst.ConnectTime)
-	for _, n := range sortedKeys(extra) {
+	for _, n := range sortedKeys(extra, cmp.Compare[int]) {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", plural(extra[n], "connection"), plural(n, "retransmission")))
 	}
 	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, clock(worst.FirstSYN()), scheduleOffsets(worst), worst.ConnectTime, worst.Schedule))
@@ -314,7 +315,7 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		}
 	}
 	var neverAnswered []string
-	for _, ip := range sortedKeys(bySource) {
+	for _, ip := range sortedKeys(bySource, netip.Addr.Compare) {
 		if !answeredSources[ip] {
 			neverAnswered = append(neverAnswered, ip.String())
 		}
@@ -407,28 +408,13 @@ func firstN(s []string, n int) []string {
 	return s
 }
 
-// sortedKeys returns a map's keys in order, for deterministic output.
-func sortedKeys[K interface {
-	comparable
-}, V any](m map[K]V) []K {
+// sortedKeys returns a map's keys in the order of compare, for
+// deterministic output.
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
 	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b K) int { return compareAny(a, b) })
+	slices.SortFunc(keys, compare)
 	return keys
-}
-
-func compareAny[K any](a, b K) int {
-	switch x := any(a).(type) {
-	case netip.AddrPort:
-		return x.Compare(any(b).(netip.AddrPort))
-	case netip.Addr:
-		return x.Compare(any(b).(netip.Addr))
-	case int:
-		return x - any(b).(int)
-	case string:
-		return strings.Compare(x, any(b).(string))
-	}
-	panic(fmt.Sprintf("sortedKeys: unsupported key type %T", a))
 }

@@ -150,7 +150,7 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 	f := &Finding{Kind: KindPerHostPAWS, Severity: Critical, attempts: hits}
 	f.Confidence = round2(precision * min(1, recall+0.2) * float64(r.truePos) / (float64(r.truePos) + 1.5))
 	var srcs []string
-	for _, ip := range sortedKeys(perSource) {
+	for _, ip := range sortedKeys(perSource, netip.Addr.Compare) {
 		srcs = append(srcs, fmt.Sprintf("%s (%d)", ip, perSource[ip]))
 	}
 	f.Summary = fmt.Sprintf("per-host PAWS (tcp_tw_recycle) dropped %s from %s: the server remembers the last timestamp per client address, and hosts sharing that address with a clock behind are locked out for up to 60 s", plural(r.truePos, "SYN"), strings.Join(firstN(srcs, 4), ", "))

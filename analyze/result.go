@@ -136,7 +136,7 @@ func explainDelays(res *Result) {
 			continue
 		}
 		var parts []string
-		for _, k := range sortedKeys(by) {
+		for _, k := range sortedKeys(by, strings.Compare) {
 			parts = append(parts, fmt.Sprintf("%d by %s", by[k], k))
 		}
 		f.Evidence = append(f.Evidence, "of these, explained: "+strings.Join(parts, ", "))
