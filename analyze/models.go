@@ -32,12 +32,13 @@ func (v *view) findings() []Finding {
 	// The queues first: their signatures (ignored final ACKs, floods of
 	// one-SYN sources) are unmistakable, and SYNs they explain are not left
 	// for the per-host PAWS replay to claim by chance.
+	add(v.portScan())
 	add(v.acceptQueue(claimed))
 	add(v.synQueue(claimed))
 	paws := v.perHostPAWS(claimed)
 	add(paws.finding)
-	add(v.refused())
-	add(v.icmpUnreachable())
+	add(v.refused(claimed))
+	add(v.icmpUnreachable(claimed))
 	add(v.staleTimeWait())
 	add(v.silentDrop(claimed))
 	add(v.retransmissionDelay())
@@ -94,10 +95,10 @@ func unansweredSYNs(a *Attempt) int {
 }
 
 // refused: SYNs answered by RST.
-func (v *view) refused() *Finding {
+func (v *view) refused(claimed map[int]bool) *Finding {
 	byServer := map[netip.AddrPort][]int{}
 	for _, i := range v.attempts {
-		if v.at(i).Outcome == Refused {
+		if v.at(i).Outcome == Refused && !claimed[i] {
 			s := v.at(i).Server
 			byServer[s] = append(byServer[s], i)
 		}
@@ -132,7 +133,7 @@ func firstServerRST(a *Attempt) int64 {
 
 // icmpUnreachable: SYNs answered by ICMP errors, grouped by who sent them
 // and what they say.
-func (v *view) icmpUnreachable() *Finding {
+func (v *view) icmpUnreachable(claimed map[int]bool) *Finding {
 	type key struct {
 		reporter  netip.Addr
 		v6        bool
@@ -142,7 +143,7 @@ func (v *view) icmpUnreachable() *Finding {
 	var keys []key
 	for _, i := range v.attempts {
 		a := v.at(i)
-		if a.Outcome != ICMPUnreachable {
+		if a.Outcome != ICMPUnreachable || claimed[i] {
 			continue
 		}
 		for _, e := range a.ICMP {
