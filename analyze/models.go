@@ -33,7 +33,9 @@ func (v *view) findings() []Finding {
 	// one-SYN sources) are unmistakable, and SYNs they explain are not left
 	// for the per-host PAWS replay to claim by chance.
 	add(v.portScan())
-	add(v.acceptQueue(claimed))
+	for _, f := range v.acceptQueue(claimed) {
+		add(f)
+	}
 	add(v.synQueue(claimed))
 	paws := v.perHostPAWS(claimed)
 	add(paws.finding)
@@ -117,7 +119,11 @@ func (v *view) refused(claimed map[int]bool) *Finding {
 			plural(len(idx), "attempt"), s, plural(countSources(v.res, idx), "client address"), a.Client, clock(a.FirstSYN()), since(firstServerRST(a)-a.FirstSYN())))
 	}
 	slices.Sort(f.attempts)
-	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", plural(len(f.attempts), "connection"), strings.Join(servers, ", "))
+	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", plural(len(f.attempts), "connection"), strings.Join(firstN(servers, 4), ", "))
+	if len(f.Evidence) > 6 {
+		n := len(f.Evidence) - 5
+		f.Evidence = append(f.Evidence[:5], fmt.Sprintf("and refusals by %d more endpoints", n))
+	}
 	f.Recommendation = "Check that the service runs and listens on that address and port (`ss -ltnp 'sport = :PORT'` on the server: a listener bound to 127.0.0.1 or another address refuses the rest), and that no firewall rule answers with `REJECT --reject-with tcp-reset`. Clients that retry a refused port only add load."
 	return f
 }
@@ -348,12 +354,22 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", plural(len(a.SYNs), "SYN"), joinInts(s.SynRetries)))
 	}
 	f.Evidence = append(f.Evidence, "no per-host PAWS, accept-queue or SYN-queue pattern explains these SYNs")
-	switch v.c.Role {
-	case RoleServer:
+	servers := map[netip.Addr]bool{}
+	for _, i := range idx {
+		servers[v.at(i).Server.Addr()] = true
+	}
+	switch {
+	case len(servers) >= 5:
+		// Many servers that do not answer: a client's (or a gateway's)
+		// view of peers that are down or filtered, not one server dropping.
+		f.Severity, f.Confidence = Warning, 0.6
+		f.Summary = fmt.Sprintf("%s to %d different server addresses got no answer", plural(syns, "SYN"), len(servers))
+		f.Recommendation = "So many servers not answering is the client's side of the story: peers that are offline, filtered, or unreachable from this network (check the client's route and egress firewall). If these are your servers, capture on one of them to see whether the SYNs arrive."
+	case v.c.Role == RoleServer:
 		f.Confidence = 0.8
 		f.Summary = fmt.Sprintf("%s reached the server's capture point and got no answer: dropped silently after it", plural(syns, "SYN"))
 		f.Recommendation = "Something on the server drops these SYNs after tcpdump saw them: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`: watch which counter grows), a full conntrack table (`dmesg | grep conntrack`, `conntrack -S`), reverse-path filtering (net.ipv4.conf.*.rp_filter with asymmetric routes), or a listener bound elsewhere behind a DROP policy. `netstat -s` shows whether the TCP stack itself dropped them (\"SYNs to LISTEN sockets dropped\")."
-	case RoleClient:
+	case v.c.Role == RoleClient:
 		f.Confidence = 0.5
 		f.Summary = fmt.Sprintf("%s left the client and nothing came back", plural(syns, "SYN"))
 		f.Recommendation = "From the client's side alone, the SYN may have been lost on the way, dropped at the server, or its SYN-ACK lost on the way back. Take a capture on the server at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap`."

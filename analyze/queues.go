@@ -76,9 +76,10 @@ func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) 
 // ACK of a handshake it cannot queue and retransmits its SYN-ACK to a client
 // that already ACKed (tcp_abort_on_overflow=0), or answers that ACK with RST
 // (=1), and drops new SYNs while the queue stays full, whoever sends them.
-func (v *view) acceptQueue(claimed map[int]bool) *Finding {
-	var ignored, reset []int
-	var events []int64
+func (v *view) acceptQueue(claimed map[int]bool) []*Finding {
+	// An accept queue belongs to one listener: group the signs by server.
+	ignored := map[netip.AddrPort][]int{}
+	reset := map[netip.AddrPort][]int{}
 	for _, i := range v.attempts {
 		a := v.at(i)
 		if !a.Established() {
@@ -86,21 +87,38 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 		}
 		switch {
 		case a.Outcome == ResetAfterACK:
-			reset = append(reset, i)
-			events = append(events, a.ThirdACK)
+			reset[a.Server] = append(reset[a.Server], i)
 		case slices.ContainsFunc(a.SYNACKs, func(s flows.Transmission) bool { return s.Time > a.ThirdACK }):
-			ignored = append(ignored, i)
-			events = append(events, a.ThirdACK)
+			ignored[a.Server] = append(ignored[a.Server], i)
 		}
 	}
-	if len(ignored)+len(reset) == 0 {
-		return nil
+	servers := map[netip.AddrPort]bool{}
+	for s := range ignored {
+		servers[s] = true
+	}
+	for s := range reset {
+		servers[s] = true
+	}
+	var out []*Finding
+	for _, s := range sortedKeys(servers, netip.AddrPort.Compare) {
+		if f := v.acceptQueueAt(s, ignored[s], reset[s], claimed); f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// acceptQueueAt judges one listener from the handshakes whose final ACK it
+// ignored or reset.
+func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claimed map[int]bool) *Finding {
+	var events []int64
+	for _, i := range append(append([]int{}, ignored...), reset...) {
+		events = append(events, v.at(i).ThirdACK)
 	}
 	// The queue was full when the kernel ignored or reset a completed
 	// handshake; the occupancy model says how full that is and for how
 	// long it stayed so. Without it (the server sends no payload, so
 	// acceptance is invisible), the bursts around those events stand in.
-	server := v.at(firstOf(ignored, reset)).Server
 	steps, served := v.acceptOccupancy(server)
 	// The queue was full at every such event; the model counts a
 	// connection as waiting until the server's first reply, which comes a
@@ -119,7 +137,8 @@ func (v *view) acceptQueue(claimed map[int]bool) *Finding {
 		ps = fullPeriods(steps, capacity, 100*time.Millisecond)
 	}
 	dropped, syns, sources := v.droppedIn(ps, claimed, func(a *Attempt) bool { return a.Server != server })
-	if len(ignored)+len(reset) < 2 && syns == 0 {
+	// One or two repeated SYN-ACKs alone are as likely a lost ACK.
+	if len(ignored)+len(reset) < 3 && syns == 0 {
 		return nil
 	}
 	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical}
@@ -171,16 +190,6 @@ func describeOverflow(ignored, reset int) string {
 		return fmt.Sprintf("reset %s", plural(reset, "completed handshake"))
 	}
 	return fmt.Sprintf("ignored the final ACK of %s", plural(ignored, "completed handshake"))
-}
-
-// firstOf returns the first index of the first non-empty list.
-func firstOf(lists ...[]int) int {
-	for _, l := range lists {
-		if len(l) > 0 {
-			return l[0]
-		}
-	}
-	return -1
 }
 
 // periodsLength sums the lengths of periods that ended.
