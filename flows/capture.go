@@ -2,6 +2,7 @@ package flows
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -71,7 +72,8 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	tr := NewTracker(cfg.MaxOpen, emit)
 	var (
 		dec       Decoder
-		prev      []byte
+		prev      [dupPrefix]byte // the start of the previous IP packet
+		prevLen   int             // and its whole length
 		prevTime  int64
 		havePrev  bool
 		lastLT    LinkType = 0xffff
@@ -130,14 +132,16 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 			havePrev = false
 			continue
 		}
-		if havePrev && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev, dec.l3) {
+		n := min(len(dec.l3), dupPrefix)
+		if havePrev && len(dec.l3) == prevLen && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev[:n], dec.l3[:n]) {
 			c.Duplicates++
 			if m&MarkSYN != 0 {
 				c.DuplicateSYNs++
 			}
 			continue
 		}
-		prev = append(prev[:0], dec.l3...)
+		copy(prev[:], dec.l3[:n])
+		prevLen = len(dec.l3)
 		prevTime, havePrev = rec.Time, true
 		tr.Observe(&dec, rec.Time, frame)
 		if cfg.Progress != nil && frame&0xffff == 0 {
@@ -161,14 +165,23 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	return c, c.Err
 }
 
-// sameIPPacket reports whether b repeats the IP packet a, allowing for the
-// TTL or hop limit (and so the IPv4 header checksum) that a router changes.
+// dupPrefix is how much of an IP packet the duplicate check compares: the
+// IP and TCP headers up to and past the TCP checksum (offset 36 after an
+// IPv4 header, 56 after an IPv6 one), which stands for the payload. Copying
+// a fixed prefix of every packet is cheaper than copying the packet.
+const dupPrefix = 64
+
+// sameIPPacket reports whether b repeats the start a of an IP packet of the
+// same length, allowing for the TTL or hop limit (and so the IPv4 header
+// checksum) that a router changes.
 func sameIPPacket(a, b []byte) bool {
 	if len(a) != len(b) || len(a) < 20 {
 		return false
 	}
+	// The first 8 bytes hold the IPv4 ID, which differs between almost any
+	// two packets: compare them as one word before anything else.
 	if a[0]>>4 == 4 {
-		return bytes.Equal(a[:8], b[:8]) && a[9] == b[9] && bytes.Equal(a[12:], b[12:])
+		return binary.LittleEndian.Uint64(a) == binary.LittleEndian.Uint64(b) && a[9] == b[9] && bytes.Equal(a[12:], b[12:])
 	}
-	return len(a) >= 40 && bytes.Equal(a[:7], b[:7]) && bytes.Equal(a[8:], b[8:])
+	return len(a) >= 40 && binary.LittleEndian.Uint64(a)&0x00ffffffffffffff == binary.LittleEndian.Uint64(b)&0x00ffffffffffffff && bytes.Equal(a[8:], b[8:])
 }
