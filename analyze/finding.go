@@ -73,6 +73,8 @@ type Finding struct {
 
 	// attempts are the indices into Result.Attempts the finding explains.
 	attempts []int
+	// figures are the model's numbers that host evidence is checked against.
+	figures modelFigures
 }
 
 // rank orders findings: most severe first, then the most attempts, then the

@@ -147,7 +147,7 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 	}
 	precision := float64(r.truePos) / float64(r.predicted)
 	recall := float64(r.truePos) / float64(r.truePos+r.falseNeg)
-	f := &Finding{Kind: KindPerHostPAWS, Severity: Critical, attempts: hits}
+	f := &Finding{Kind: KindPerHostPAWS, Severity: Critical, attempts: hits, figures: modelFigures{droppedSYNs: r.truePos}}
 	f.Confidence = round2(precision * min(1, recall+0.2) * float64(r.truePos) / (float64(r.truePos) + 1.5))
 	var srcs []string
 	for _, ip := range sortedKeys(perSource, netip.Addr.Compare) {

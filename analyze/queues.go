@@ -141,7 +141,7 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	if len(ignored)+len(reset) < 3 && syns == 0 {
 		return nil
 	}
-	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical}
+	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical, figures: modelFigures{droppedSYNs: syns, ignoredACKs: len(ignored), resetACKs: len(reset), queueHeld: capacity}}
 	f.attempts = append(append(append([]int{}, ignored...), reset...), dropped...)
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)
@@ -279,7 +279,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 		}
 	}
 	cookies := cookieLike >= 10 && cookieLike*2 >= half
-	f := &Finding{Kind: KindSYNQueueOverflow}
+	f := &Finding{Kind: KindSYNQueueOverflow, figures: modelFigures{droppedSYNs: syns, floodSYNs: len(flood), floodUnanswered: unanswered, queued: queued, cookies: cookies, cookieSYNACKs: cookieLike}}
 	f.attempts = append(append([]int{}, flood...), dropped...)
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)

@@ -84,6 +84,8 @@ type Result struct {
 	Servers  []ServerSummary
 	Sources  []Source
 	Findings []Finding // ranked, most severe first
+	// Evidence is the host evidence AnalyzeWithEvidence was given, or nil.
+	Evidence *HostEvidence
 }
 
 // Analyze classifies every attempt of the inputs, runs the models on each

@@ -161,6 +161,9 @@ func JSON(w io.Writer, res *analyze.Result) error {
 			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
 	}
 	jw.field("sources", sources, false)
+	if res.Evidence != nil {
+		jw.field("evidence", evidenceJSON(res.Evidence), false)
+	}
 	jw.field("findings", findings, true)
 	jw.raw("}\n")
 	if jw.err != nil {

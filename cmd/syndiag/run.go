@@ -25,6 +25,7 @@ const usageText = `syndiag explains why TCP connections to a server fail or hang
 Usage:
   syndiag analyze [flags] FILE...
   syndiag FILE...                 (the same as analyze)
+  syndiag collect [flags]         (print a script that collects captures and host evidence)
 
 FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
 pcapng, plain or compressed with gzip or zstd (detected from the content, not
@@ -34,6 +35,7 @@ Examples:
   syndiag server.pcap
   syndiag analyze --format json server.pcapng.gz > report.json
   tcpdump -i any -w - 'tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) != 0' | syndiag -
+  syndiag --evidence syndiag-server-host1/ syndiag-server-host1/server.pcap
 
 Flags:
 `
@@ -48,13 +50,17 @@ Exit codes:
 `
 
 type options struct {
-	format  string
-	output  string
-	maxOpen int
-	failOn  string
+	format   string
+	output   string
+	maxOpen  int
+	failOn   string
+	evidence []string
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "collect" {
+		return runCollect(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "analyze" {
 		args = args[1:]
 	} else if len(args) > 0 && args[0] == "help" {
@@ -66,6 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
+	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
 	// --help, and a one-line error otherwise.
@@ -103,6 +110,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syndiag: unknown --fail-on %q: use info, warning, critical or none\n", opt.failOn)
 		return exitUsage
 	}
+	ev, evErr := readEvidence(opt.evidence, files)
+	if evErr != nil {
+		fmt.Fprintf(stderr, "syndiag: %v\n", evErr)
+		return exitUsage
+	}
 
 	code := exitOK
 	var inputs []analyze.Input
@@ -122,7 +134,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(inputs) == 0 {
 		return exitUsage
 	}
-	res := analyze.Analyze(inputs)
+	res := analyze.AnalyzeWithEvidence(inputs, ev)
 
 	out := stdout
 	var f *os.File

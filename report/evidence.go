@@ -1,0 +1,266 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// evidenceKinds names the kinds of evidence files for people.
+var evidenceKinds = map[analyze.EvidenceKind]string{
+	analyze.EvidenceNetstat: "netstat -s",
+	analyze.EvidenceNstat:   "nstat",
+	analyze.EvidenceProcNet: "/proc/net",
+	analyze.EvidenceSysctl:  "sysctl",
+	analyze.EvidenceSS:      "ss",
+	analyze.EvidenceUname:   "uname",
+	analyze.EvidenceCollect: "collect",
+}
+
+// evidenceWhat says what a file of a kind holds, counted.
+func evidenceWhat(f analyze.EvidenceFile) string {
+	var s string
+	switch f.Kind {
+	case analyze.EvidenceNetstat, analyze.EvidenceNstat, analyze.EvidenceProcNet:
+		s = plural(f.Values, "counter")
+	case analyze.EvidenceSysctl:
+		s = plural(f.Values, "setting")
+	case analyze.EvidenceSS:
+		s = plural(f.Values, "socket")
+	case analyze.EvidenceUname:
+		s = "kernel release"
+	case analyze.EvidenceCollect:
+		s = "side"
+	}
+	if f.Ignored > 0 {
+		s += fmt.Sprintf(" (%s not used)", plural(f.Ignored, "line"))
+	}
+	return s
+}
+
+// alwaysShown are the counters of SYNs dropped or answered with cookies:
+// the report lists them even at 0, since a 0 there is evidence too.
+var alwaysShown = map[string]bool{
+	"TcpExt:ListenOverflows": true, "TcpExt:ListenDrops": true, "TcpExt:TCPReqQFullDrop": true,
+	"TcpExt:TCPReqQFullDoCookies": true, "TcpExt:SyncookiesSent": true, "TcpExt:PAWSPassive": true,
+}
+
+// evidence lays out the host evidence: the files read, the counters and
+// settings that decide how SYNs are treated, the listeners, and notes.
+func evidence(p *page, res *analyze.Result) {
+	ev := res.Evidence
+	if ev == nil {
+		return
+	}
+	side := "read as the server's"
+	if ev.Side != analyze.RoleUnknown {
+		side = "collected on the " + string(ev.Side)
+	}
+	p.heading(fmt.Sprintf("Host evidence (%s)", side))
+	var rows [][]string
+	for _, f := range ev.Files {
+		taken := "-"
+		if !f.Time.IsZero() {
+			taken = f.Time.UTC().Format("2006-01-02 15:04:05")
+		}
+		rows = append(rows, []string{shorten(filepath.Base(f.Path), 26), evidenceKinds[f.Kind], taken, evidenceWhat(f)})
+	}
+	if len(rows) > 0 {
+		p.table([]string{"File", "Kind", "Taken (UTC)", "Read"}, rows)
+	}
+	var notes []string
+	if ev.Kernel != "" {
+		notes = append(notes, fmt.Sprintf("kernel %s (%s)", ev.Kernel, filepath.Base(ev.KernelFile)))
+	}
+	for _, n := range ev.AllNotes() {
+		notes = append(notes, "note: "+n)
+	}
+	p.bullets(2, notes)
+	p.gap()
+
+	if key := ev.KeyCounters(); len(key) > 0 {
+		p.heading("Counters that tell how SYNs were treated")
+		rows = nil
+		pairs := map[string]int{}
+		var order []string
+		quiet := 0
+		for _, c := range key {
+			if c.After == 0 && c.Delta == 0 && !alwaysShown[c.Name] {
+				quiet++
+				continue
+			}
+			if c.SinceBoot {
+				rows = append(rows, []string{c.Name, "-", strconv.FormatUint(c.After, 10), "since boot"})
+				continue
+			}
+			change := strconv.FormatInt(c.Delta, 10)
+			if c.Delta > 0 {
+				change = "+" + change
+			}
+			rows = append(rows, []string{c.Name, strconv.FormatUint(c.Before, 10), strconv.FormatUint(c.After, 10), change})
+			pair := filepath.Base(c.From) + " → " + filepath.Base(c.To)
+			if pairs[pair] == 0 {
+				order = append(order, pair)
+			}
+			pairs[pair]++
+		}
+		p.table([]string{"Counter", "Before", "After", "Change"}, rows, 1, 2, 3)
+		var lines []string
+		for _, pr := range order {
+			lines = append(lines, fmt.Sprintf("Before and after: %s.", pr))
+		}
+		if quiet > 0 {
+			lines = append(lines, fmt.Sprintf("%s of this list stayed at 0.", plural(quiet, "other counter")))
+		}
+		moved := 0
+		for _, c := range ev.Counters {
+			if !c.SinceBoot && c.Delta != 0 && !analyze.IsKeyCounter(c.Name) {
+				moved++
+			}
+		}
+		if moved > 0 {
+			lines = append(lines, fmt.Sprintf("%s moved as well (all of them are in --format json).", plural(moved, "other counter")))
+		}
+		for _, c := range key {
+			if c.SinceBoot {
+				lines = append(lines, "since boot: one snapshot only, so the total since the host (or its network namespace) started, not what happened during the capture; take one before and one after.")
+				break
+			}
+		}
+		for _, l := range lines {
+			p.text(2, l)
+		}
+		p.gap()
+	}
+
+	if ss := ev.KeySysctls(); len(ss) > 0 {
+		p.heading("Settings that decide how SYNs are treated")
+		rows = nil
+		for _, s := range ss {
+			rows = append(rows, []string{s.Name, s.Value, filepath.Base(s.File)})
+		}
+		p.table([]string{"Setting", "Value", "File"}, rows)
+		p.gap()
+	}
+
+	if len(ev.Listeners) > 0 || len(ev.Sockets) > 0 {
+		p.heading("Listening sockets (ss)")
+		rows = nil
+		for _, l := range ev.Listeners {
+			state := ""
+			switch {
+			case l.SendQ > 0 && l.RecvQ > l.SendQ:
+				state = "full"
+			case l.SendQ > 0 && l.RecvQ == l.SendQ:
+				state = "at its limit"
+			}
+			rows = append(rows, []string{l.Local, strconv.Itoa(l.RecvQ), strconv.Itoa(l.SendQ), strconv.Itoa(l.Samples), filepath.Base(l.File), state})
+		}
+		if len(rows) > 0 {
+			p.table([]string{"Local address", "Recv-Q", "Send-Q", "Samples", "File", "State"}, rows, 1, 2, 3)
+		}
+		notes := []string{"For a listener Recv-Q is its accept queue (connections waiting for accept()), the highest seen, and Send-Q the queue's limit, min(listen backlog, net.core.somaxconn)."}
+		var states []string
+		for st, n := range ev.Sockets {
+			states = append(states, fmt.Sprintf("%d %s", n, strings.ToLower(st)))
+		}
+		if len(states) > 0 {
+			slices.Sort(states)
+			notes = append(notes, "Other sockets listed: "+strings.Join(states, ", ")+" (\"unknown\": the file has no State column).")
+		}
+		for _, n := range notes {
+			p.text(2, n)
+		}
+		p.gap()
+	}
+}
+
+type jsonEvidence struct {
+	Side      string             `json:"side"`
+	Files     []jsonEvidenceFile `json:"files"`
+	Notes     []string           `json:"notes"`
+	Kernel    *jsonKernel        `json:"kernel"`
+	Counters  []jsonCounter      `json:"counters"`
+	Sysctls   []jsonSysctl       `json:"sysctls"`
+	Listeners []jsonListener     `json:"listeners"`
+}
+
+type jsonEvidenceFile struct {
+	Path    string  `json:"path"`
+	Kind    string  `json:"kind"`
+	Time    *string `json:"time"`
+	Values  int     `json:"values"`
+	Ignored int     `json:"ignored_lines"`
+}
+
+type jsonKernel struct {
+	Release string `json:"release"`
+	File    string `json:"file"`
+}
+
+type jsonCounter struct {
+	Name      string  `json:"name"`
+	SinceBoot bool    `json:"since_boot"`
+	Before    *uint64 `json:"before"`
+	After     uint64  `json:"after"`
+	Delta     *int64  `json:"delta"`
+	From      *string `json:"from"`
+	To        string  `json:"to"`
+}
+
+type jsonSysctl struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	File  string `json:"file"`
+}
+
+type jsonListener struct {
+	Local   string `json:"local"`
+	RecvQ   int    `json:"recv_q"`
+	SendQ   int    `json:"send_q"`
+	Samples int    `json:"samples"`
+	File    string `json:"file"`
+}
+
+// evidenceJSON is the JSON evidence block: every file read, the counters
+// that tell how SYNs were treated and any other counter that moved, the
+// settings of TCP connection setup, the kernel and the listeners.
+func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
+	j := jsonEvidence{Side: string(ev.Side), Files: []jsonEvidenceFile{}, Notes: append([]string{}, ev.AllNotes()...),
+		Counters: []jsonCounter{}, Sysctls: []jsonSysctl{}, Listeners: []jsonListener{}}
+	for _, f := range ev.Files {
+		jf := jsonEvidenceFile{Path: f.Path, Kind: string(f.Kind), Values: f.Values, Ignored: f.Ignored}
+		if !f.Time.IsZero() {
+			t := timestamp(f.Time.UnixNano())
+			jf.Time = &t
+		}
+		j.Files = append(j.Files, jf)
+	}
+	if ev.Kernel != "" {
+		j.Kernel = &jsonKernel{Release: ev.Kernel, File: ev.KernelFile}
+	}
+	for _, c := range ev.Counters {
+		if !analyze.IsKeyCounter(c.Name) && (c.SinceBoot || c.Delta == 0) {
+			continue
+		}
+		jc := jsonCounter{Name: c.Name, SinceBoot: c.SinceBoot, After: c.After, To: c.To}
+		if !c.SinceBoot {
+			before, delta, from := c.Before, c.Delta, c.From
+			jc.Before, jc.Delta, jc.From = &before, &delta, &from
+		}
+		j.Counters = append(j.Counters, jc)
+	}
+	for _, s := range ev.Sysctls {
+		if analyze.IsRelevantSysctl(s.Name) {
+			j.Sysctls = append(j.Sysctls, jsonSysctl{Name: s.Name, Value: s.Value, File: s.File})
+		}
+	}
+	for _, l := range ev.Listeners {
+		j.Listeners = append(j.Listeners, jsonListener{Local: l.Local, RecvQ: l.RecvQ, SendQ: l.SendQ, Samples: l.Samples, File: l.File})
+	}
+	return j
+}
