@@ -39,11 +39,23 @@ const (
 	StackUnknown      = "no known stack's timer"
 )
 
-// timerSlack is how late a retransmission timer may fire: kernel timers are
-// late by a few jiffies each, and the lateness accumulates along a schedule
-// (the lab measured +7.28 s for a SYN due at +7 s).
-func timerSlack(due time.Duration) time.Duration {
-	return 60*time.Millisecond + due/20
+// timerSlack is how late a retransmission timer due after d may fire. Since
+// Linux 4.8 the timer wheel files a timer in a level whose granularity grows
+// with the timeout (a level 8 times coarser for every factor 8, starting at
+// one jiffy below 64 jiffies) and rounds its expiry up to it; the lab saw a
+// 4 s SYN timer fire 280 ms late. The slack is the coarsest granularity for
+// the usual HZ (100, 250, 1000), plus 60 ms for the capture itself.
+func timerSlack(d time.Duration) time.Duration {
+	worst := time.Duration(0)
+	for _, hz := range []int64{100, 250, 1000} {
+		jiffies := int64(d) * hz / int64(time.Second)
+		gran := int64(1)
+		for limit := int64(64); jiffies >= limit && gran < 1<<24; limit *= 8 {
+			gran *= 8
+		}
+		worst = max(worst, time.Duration(gran*int64(time.Second)/hz))
+	}
+	return 60*time.Millisecond + worst
 }
 
 // fitSchedule fits the classic and linear backoffs to the SYN times of an
@@ -68,17 +80,17 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 		s.InitialRTO = first.Round(10 * time.Millisecond)
 		s.Stack = StackUnknown
 	}
-	// Walk the schedule against the ideal one: linear steps of the initial
+	// Walk the intervals: the kernel arms each retransmission timer when it
+	// sends, so an interval is measured from the previous SYN as sent, and
+	// one late timer does not shift the rest. Linear steps of the initial
 	// RTO while the intervals stay at it, then doubling.
-	due := time.Duration(0)
 	rto := s.InitialRTO
 	s.Linear = 0
 	s.Exponential = true
 	linear := true
 	for i := 1; i < len(synTimes); i++ {
-		got := time.Duration(synTimes[i] - synTimes[0])
-		if linear && near(got-due, rto) {
-			due += rto
+		got := time.Duration(synTimes[i] - synTimes[i-1])
+		if linear && near(got, rto) {
 			s.Linear++
 			continue
 		}
@@ -86,11 +98,10 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 			linear = false
 			rto *= 2
 		}
-		if !nearAt(got, due+rto) {
+		if !near(got, rto) {
 			s.Exponential = false
 			break
 		}
-		due += rto
 		rto *= 2
 	}
 	if s.Stack == "" {
@@ -107,11 +118,11 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 			s.Stack = StackUnknown
 		}
 	}
-	next := due + rto
+	next := rto // the interval the next SYN would have come after
 	if linear {
-		next = due + s.InitialRTO
+		next = s.InitialRTO
 	}
-	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[0]) > next+timerSlack(next)
+	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[len(synTimes)-1]) > next+timerSlack(next)
 	if len(synTimes) == 2 && s.Stack != StackUnknown {
 		// One interval cannot tell a linear start from a doubling one.
 		s.Stack = fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", fmtSeconds(s.InitialRTO))
@@ -132,9 +143,6 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 func near(got, want time.Duration) bool {
 	return got >= want-20*time.Millisecond && got <= want+timerSlack(want)
 }
-
-// nearAt reports whether an offset from the first SYN matches a due time.
-func nearAt(got, due time.Duration) bool { return near(got, due) }
 
 // linuxSynRetries returns the values of net.ipv4.tcp_syn_retries for which a
 // Linux client with the given tcp_syn_linear_timeouts (0 before 6.5) gives up

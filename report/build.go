@@ -152,7 +152,14 @@ func latency(p *page, res *analyze.Result) {
 		}
 		rows = append(rows, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))})
 		if l.Retransmitted > 0 {
-			notes = append(notes, fmt.Sprintf("%s: p99 %s; %s of connects needed a SYN retransmission, and %d of the %d at or above p99 did.", s.Server, secs(l.P99), pct(l.Retransmitted, l.Count), l.TailRetransmitted, l.Tail))
+			tail := fmt.Sprintf("%d of the %d connects at or above p99 did", l.TailRetransmitted, l.Tail)
+			switch {
+			case l.Tail == 1 && l.TailRetransmitted == 1:
+				tail = "so did the slowest"
+			case l.Tail == l.TailRetransmitted:
+				tail = fmt.Sprintf("so did all %d at or above p99", l.Tail)
+			}
+			notes = append(notes, fmt.Sprintf("%s: p99 %s; %s of connects needed a SYN retransmission, and %s.", s.Server, secs(l.P99), pct(l.Retransmitted, l.Count), tail))
 		}
 	}
 	if len(rows) == 0 {
