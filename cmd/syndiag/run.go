@@ -34,7 +34,7 @@ the name). "-" reads standard input.
 Examples:
   syndiag server.pcap
   syndiag analyze --format json server.pcapng.gz > report.json
-  tcpdump -i any -w - 'tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) != 0' | syndiag -
+  tcpdump -i any -s 128 -c 200000 -w - 'tcp port 443' | syndiag -
   syndiag --evidence syndiag-server-host1/ syndiag-server-host1/server.pcap
 
 Flags:
