@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -39,15 +40,7 @@ func estimateClocks(pts []tsPoint) clockEstimate {
 	if len(pts) == 0 {
 		return e
 	}
-	slices.SortFunc(pts, func(a, b tsPoint) int {
-		switch {
-		case a.t < b.t:
-			return -1
-		case a.t > b.t:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pts, func(a, b tsPoint) int { return cmp.Compare(a.t, b.t) })
 	for i := 1; i < len(pts); i++ {
 		if int32(pts[i].tsval-pts[i-1].tsval) < 0 {
 			e.Monotonic = false
@@ -95,15 +88,7 @@ func splitLines(pts []tsPoint, rate, tol float64) (lines int, rest []tsPoint) {
 		ticks := math.Round(rate * float64(p.t-t0) / 1e9)
 		offs[i] = off{p.tsval - uint32(int64(ticks)), i}
 	}
-	slices.SortFunc(offs, func(a, b off) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(offs, func(a, b off) int { return cmp.Compare(a.v, b.v) })
 	// Cluster ids along the sorted circle; the first and last clusters are
 	// one if they meet across zero.
 	id := make([]int, len(offs))
@@ -135,14 +120,6 @@ func splitLines(pts []tsPoint, rate, tol float64) (lines int, rest []tsPoint) {
 			rest = append(rest, pts[o.i])
 		}
 	}
-	slices.SortFunc(rest, func(a, b tsPoint) int {
-		switch {
-		case a.t < b.t:
-			return -1
-		case a.t > b.t:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(rest, func(a, b tsPoint) int { return cmp.Compare(a.t, b.t) })
 	return lines, rest
 }

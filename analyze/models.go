@@ -286,7 +286,7 @@ func (v *view) retransmissionDelay() *Finding {
 	for _, n := range sortedKeys(extra, cmp.Compare[int]) {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", plural(extra[n], "connection"), plural(n, "retransmission")))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, clock(worst.FirstSYN()), scheduleOffsets(worst), worst.ConnectTime, worst.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, clock(worst.FirstSYN()), worst.SYNOffsets(), worst.ConnectTime, worst.Schedule))
 	f.Recommendation = "Each lost SYN costs the client its retransmission timeout (1 s, then 2, 4, … on Linux). The findings above say where the SYNs were lost; if none does, they were lost on the path: compare with a capture on the other side."
 	return f
 }
@@ -349,7 +349,7 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("source(s) never answered: %s, while %d other source(s) connected: a rule that matches these sources", strings.Join(firstN(neverAnswered, 5), ", "), len(answeredSources)))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, clock(a.FirstSYN()), scheduleOffsets(a), a.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
 	if s := a.Schedule; s.GaveUp && len(s.SynRetries) > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", plural(len(a.SYNs), "SYN"), joinInts(s.SynRetries)))
 	}
@@ -396,8 +396,9 @@ func since(ns int64) string {
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
-// scheduleOffsets lists when an attempt's SYNs were sent: "0, 1.0, 3.0".
-func scheduleOffsets(a *Attempt) string {
+// SYNOffsets lists when the attempt's SYNs were sent, in seconds after the
+// first: "+0, 1.0, 3.0", cut after a dozen.
+func (a *Attempt) SYNOffsets() string {
 	var b strings.Builder
 	b.WriteString("+0")
 	for i, s := range a.SYNs[1:] {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/syndiag/syndiag/flows"
@@ -81,15 +82,7 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 			events = append(events, pawsEvent{t: a.ClosedAt, store: true, ip: a.Client.Addr(), tsval: a.LastTSval[0].TSval, stampNS: a.LastTSval[0].Time, attempt: i})
 		}
 	}
-	slices.SortStableFunc(events, func(a, b pawsEvent) int {
-		switch {
-		case a.t < b.t:
-			return -1
-		case a.t > b.t:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(events, func(a, b pawsEvent) int { return cmp.Compare(a.t, b.t) })
 	metrics := map[netip.Addr]pawsMetric{}
 	var hits []int // attempts with a correctly predicted drop
 	var example string

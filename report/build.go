@@ -237,7 +237,7 @@ func failed(p *page, res *analyze.Result, limit int) {
 // detail says in a sentence what the capture shows of an attempt.
 func detail(a *analyze.Attempt) string {
 	first := a.FirstSYN()
-	syns := fmt.Sprintf("%d SYNs at %s s", len(a.SYNs), schedule(a))
+	syns := fmt.Sprintf("%d SYNs at %s s", len(a.SYNs), a.SYNOffsets())
 	if len(a.SYNs) == 1 {
 		syns = "1 SYN"
 	}
@@ -336,20 +336,6 @@ func since(ns int64) string {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
-}
-
-// schedule lists when each SYN was sent relative to the first: "+0, 1.0, 3.0".
-func schedule(a *analyze.Attempt) string {
-	var b strings.Builder
-	b.WriteString("+0")
-	for i, s := range a.SYNs[1:] {
-		if i == 10 {
-			fmt.Fprintf(&b, " … (%d more)", len(a.SYNs)-12)
-			break
-		}
-		fmt.Fprintf(&b, ", %.1f", float64(s.Time-a.SYNs[0].Time)/1e9)
-	}
-	return b.String()
 }
 
 // shorten cuts s to n runes, keeping its end, which tells files apart.
