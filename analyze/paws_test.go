@@ -8,25 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/syndiag/syndiag/flows"
 )
 
 // readCapture runs a capture through flows and analyze.
 func readCapture(t *testing.T, path string) *Result {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	in := Input{Path: path, Role: RoleUnknown}
-	c, err := flows.ReadCapture(f, flows.Config{Emit: func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Capture = c
-	return Analyze([]Input{in})
+	return Analyze([]Input{readInput(t, path)})
 }
 
 // TestPerHostPAWS replays the generated per-host PAWS captures (testdata/
