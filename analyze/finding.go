@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -70,6 +71,9 @@ type Finding struct {
 	AffectedSources  int
 	// Recommendation says what to check and what to change.
 	Recommendation string
+	// LockedOut names, for a per-host PAWS finding on a joined server
+	// capture, the private client hosts whose SYNs it explains.
+	LockedOut []netip.Addr
 
 	// attempts are the indices into Result.Attempts the finding explains.
 	attempts []int

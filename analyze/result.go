@@ -58,6 +58,16 @@ type Attempt struct {
 	// Cause is the kind of the finding that explains the attempt's failure
 	// or delay, or "none".
 	Cause string
+
+	// With a client and a server capture joined (see Join): Peer is the
+	// index in Result.Attempts of the same attempt in the other capture, or
+	// -1; ClientSeenAs the client's address after NAT, when it differs;
+	// LostAt where the attempt was first lost ("" when not joined), and
+	// SYNLostAt the same per SYN transmission, for client-side attempts.
+	Peer         int
+	ClientSeenAs netip.AddrPort
+	LostAt       string
+	SYNLostAt    []string
 }
 
 // Retransmissions is the number of SYNs sent after the first.
@@ -86,6 +96,9 @@ type Result struct {
 	Findings []Finding // ranked, most severe first
 	// Evidence is the host evidence AnalyzeWithEvidence was given, or nil.
 	Evidence *HostEvidence
+	// Join is set when one client-side and one server-side capture were
+	// given and joined (or found not to belong together: Join.Problem).
+	Join *Join
 }
 
 // Analyze classifies every attempt of the inputs, runs the models on each
@@ -113,8 +126,10 @@ func Analyze(inputs []Input) *Result {
 		res.Sources = append(res.Sources, v.sources()...)
 		res.Findings = append(res.Findings, v.findings()...)
 	}
+	joinCaptures(res)
 	rankFindings(res.Findings)
 	assignCauses(res)
+	shareCauses(res)
 	explainDelays(res)
 	return res
 }
@@ -146,7 +161,7 @@ func explainDelays(res *Result) {
 }
 
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
-	at := Attempt{Attempt: a, Capture: capture, Outcome: classify(a, captureEnd), ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Cause: "none"}
+	at := Attempt{Attempt: a, Capture: capture, Outcome: classify(a, captureEnd), ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
 	if len(a.SYNACKs) > 0 {
 		at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
 	}

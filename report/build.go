@@ -30,6 +30,7 @@ func build(res *analyze.Result, opt Options) *page {
 	p := &page{}
 	findings(p, res)
 	captures(p, res)
+	join(p, res)
 	evidence(p, res)
 	servers(p, res)
 	latency(p, res)

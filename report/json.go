@@ -75,6 +75,27 @@ type jsonAffected struct {
 	Sources  int `json:"sources"`
 }
 
+type jsonClockOffset struct {
+	ServerMinusClient float64 `json:"server_minus_client_s"`
+	Uncertainty       float64 `json:"uncertainty_s"`
+	Matched           int     `json:"matched"`
+	Handshakes        int     `json:"handshakes_both_ways"`
+}
+
+// jsonJoin is written only when a client and a server capture were given.
+type jsonJoin struct {
+	ClientCapture int       `json:"client_capture"`
+	ServerCapture int       `json:"server_capture"`
+	Problem       *string   `json:"problem"`
+	NAT           []jsonNAT `json:"nat"`
+}
+
+type jsonNAT struct {
+	Private    string `json:"private"`
+	Public     string `json:"public"`
+	SharedWith int    `json:"other_hosts_on_public_ip"`
+}
+
 type jsonServer struct {
 	Capture       int            `json:"capture"`
 	Server        string         `json:"server"`
@@ -128,7 +149,21 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	jw.raw("{\n")
 	jw.field("schema", Schema, false)
 	jw.field("captures", captures, false)
-	jw.raw(`  "clock_offset": null,` + "\n")
+	if j := res.Join; j != nil && j.Problem == "" {
+		jw.field("clock_offset", jsonClockOffset{j.Offset, j.Uncertainty, j.Matched, j.Handshakes}, false)
+	} else {
+		jw.raw(`  "clock_offset": null,` + "\n")
+	}
+	if j := res.Join; j != nil {
+		jj := jsonJoin{ClientCapture: j.Client, ServerCapture: j.Server, NAT: []jsonNAT{}}
+		if j.Problem != "" {
+			jj.Problem = &j.Problem
+		}
+		for _, e := range j.NAT {
+			jj.NAT = append(jj.NAT, jsonNAT{e.Private.String(), e.Public.String(), e.SharedWith})
+		}
+		jw.field("join", jj, false)
+	}
 	jw.field("servers", servers, false)
 	if len(res.Attempts) == 0 {
 		jw.raw(`  "attempts": [],` + "\n")
@@ -219,7 +254,11 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 	e.int("capture", int64(a.Capture))
 	e.str("client", a.Client.String())
 	e.str("server", a.Server.String())
-	e.null("client_seen_as")
+	if a.ClientSeenAs.IsValid() {
+		e.str("client_seen_as", a.ClientSeenAs.String())
+	} else {
+		e.null("client_seen_as")
+	}
 	e.int("isn", int64(a.ISN))
 	e.key("syn_times")
 	e.open('[')
@@ -245,7 +284,20 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 	} else {
 		e.null("connect_time_s")
 	}
-	e.str("lost_at", "unknown")
+	if a.LostAt != "" {
+		e.str("lost_at", a.LostAt)
+	} else {
+		e.str("lost_at", analyze.LostUnknown)
+	}
+	if a.SYNLostAt != nil {
+		e.key("syn_lost_at")
+		e.open('[')
+		for _, l := range a.SYNLostAt {
+			e.next()
+			e.b = appendString(e.b, l)
+		}
+		e.close(']')
+	}
 	e.str("cause", a.Cause)
 	if syn.Opts.Timestamps {
 		e.int("tsval", int64(syn.Opts.TSval))

@@ -24,6 +24,7 @@ const usageText = `syndiag explains why TCP connections to a server fail or hang
 
 Usage:
   syndiag analyze [flags] FILE...
+  syndiag analyze --client C --server S   (join a client-side and a server-side capture)
   syndiag FILE...                 (the same as analyze)
   syndiag collect [flags]         (print a script that collects captures and host evidence)
 
@@ -55,6 +56,8 @@ type options struct {
 	maxOpen  int
 	failOn   string
 	evidence []string
+	client   string
+	server   string
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -73,6 +76,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
 	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
+	fs.StringVar(&opt.client, "client", "", "a capture taken on the client side (or its LAN, before any NAT), to join with --server")
+	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
 	// --help, and a one-line error otherwise.
@@ -94,6 +99,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	files := fs.Args()
+	roles := make([]analyze.Role, len(files))
+	if opt.server != "" {
+		files, roles = append([]string{opt.server}, files...), append([]analyze.Role{analyze.RoleServer}, roles...)
+	}
+	if opt.client != "" {
+		files, roles = append([]string{opt.client}, files...), append([]analyze.Role{analyze.RoleClient}, roles...)
+	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "syndiag: no capture file given (try syndiag --help)")
 		return exitUsage
@@ -118,8 +130,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	code := exitOK
 	var inputs []analyze.Input
-	for _, path := range files {
+	for fi, path := range files {
 		in, err := readCapture(path, stdin, opt)
+		if in != nil && roles[fi] != "" {
+			in.Role = roles[fi]
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "syndiag: %s: %v\n", path, err)
 			var fe *flows.FormatError
@@ -135,6 +150,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	res := analyze.AnalyzeWithEvidence(inputs, ev)
+	// Say which side each capture is when it matters: a join was made or
+	// asked for.
+	if len(inputs) == 2 && (res.Join != nil || opt.client != "" || opt.server != "") {
+		explainJoin(stderr, res)
+	}
 
 	out := stdout
 	var f *os.File
@@ -178,6 +198,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// explainJoin tells, for two captures, which side each was taken on and how
+// that was known, and whether they could be joined.
+func explainJoin(w io.Writer, res *analyze.Result) {
+	for _, c := range res.Captures {
+		switch {
+		case c.RoleInferred:
+			fmt.Fprintf(w, "syndiag: %s: %s side, inferred: %s\n", c.Path, c.Role, c.RoleReason)
+		case c.Role == analyze.RoleUnknown:
+			fmt.Fprintf(w, "syndiag: %s: side unknown: the TTLs do not tell (pass --client or --server)\n", c.Path)
+		}
+	}
+	switch j := res.Join; {
+	case j == nil:
+		fmt.Fprintln(w, "syndiag: not joining the captures: that needs one client-side and one server-side capture; each is reported on its own (use --client C --server S)")
+	case j.Problem != "":
+		fmt.Fprintf(w, "syndiag: not joining the captures: %s\n", j.Problem)
+	}
 }
 
 // colorful reports whether w is a terminal that wants colour: a character

@@ -106,6 +106,40 @@ func goldenName(file string) string {
 	return strings.ReplaceAll(rel, "/", "__")
 }
 
+// TestGoldenJoined renders the two-capture joins as text, JSON and Markdown
+// and compares with testdata/golden.
+func TestGoldenJoined(t *testing.T) {
+	pairs := []struct{ name, client, server string }{
+		{"join__nat", "../../testdata/join/nat-client.pcap", "../../testdata/join/nat-server.pcap"},
+		{"join__paws-nat", "../../testdata/paws/paws-nat-client.pcap", "../../testdata/paws/paws-nat.pcap"},
+	}
+	for _, pr := range pairs {
+		for _, format := range []string{"table", "json", "markdown"} {
+			name := pr.name + "." + map[string]string{"table": "txt", "json": "json", "markdown": "md"}[format]
+			t.Run(name, func(t *testing.T) {
+				code, stdout, stderr := runCmd(t, "--format", format, "--client", pr.client, "--server", pr.server)
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				golden := filepath.Join("testdata", "golden", name)
+				if *update {
+					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./cmd/syndiag -update)", err)
+				}
+				if stdout != string(want) {
+					t.Errorf("output differs from %s (run with -update after checking the change):\n%s", golden, stdout)
+				}
+			})
+		}
+	}
+}
+
 // TestGolden renders every test capture as text, JSON and Markdown and
 // compares with testdata/golden; go test ./cmd/syndiag -update rewrites them.
 func TestGolden(t *testing.T) {

@@ -1,0 +1,310 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Where a SYN transmission or an attempt was lost, as the JSON contract
+// names it. An attempt's LostAt is "" when only one capture saw it.
+const (
+	LostNone           = "none"
+	LostClientToServer = "client_to_server"
+	LostServer         = "server"
+	LostServerToClient = "server_to_client"
+	LostUnknown        = "unknown"
+)
+
+// Join is what joining a client-side and a server-side capture found.
+type Join struct {
+	Client, Server int // indices into Result.Captures
+	// Offset is the server capture's clock minus the client capture's, in
+	// seconds, and Uncertainty how far off it may be.
+	Offset      float64
+	Uncertainty float64
+	// Matched counts the attempts seen in both captures; Handshakes those
+	// whose SYN and SYN-ACK were both matched, which the offset comes from.
+	Matched    int
+	Handshakes int
+	// Problem says why the captures could not be joined; when it is set the
+	// result holds a single-capture report of each and nothing else of Join.
+	Problem string
+	NAT     []NATEntry
+}
+
+// NATEntry is one translation: a client host's address and port as the
+// client capture saw them, and as the server saw them.
+type NATEntry struct {
+	Private netip.AddrPort
+	Public  netip.AddrPort
+	// SharedWith counts the other private hosts seen behind the same public
+	// address.
+	SharedWith int
+}
+
+// minMatches is how many attempts both captures must share before their
+// clocks and losses are compared: fewer is as likely a coincidence of
+// unrelated captures.
+const minMatches = 2
+
+// joinCaptures joins the result's one client-role and one server-role
+// capture, if it has exactly those.
+func joinCaptures(res *Result) {
+	ci, si := -1, -1
+	for i, c := range res.Captures {
+		switch c.Role {
+		case RoleClient:
+			if ci >= 0 {
+				return
+			}
+			ci = i
+		case RoleServer:
+			if si >= 0 {
+				return
+			}
+			si = i
+		}
+	}
+	if ci < 0 || si < 0 {
+		return
+	}
+	var cl, sv []int
+	for i := range res.Attempts {
+		switch res.Attempts[i].Capture {
+		case ci:
+			cl = append(cl, i)
+		case si:
+			sv = append(sv, i)
+		}
+	}
+	j := &Join{Client: ci, Server: si}
+	res.Join = j
+	pairs, off := matchAttempts(res.Attempts, cl, sv)
+	j.Matched, j.Offset, j.Uncertainty, j.Handshakes = len(pairs), off.offset, off.uncertainty, off.n
+	if len(pairs) < minMatches {
+		j.Problem = fmt.Sprintf("the captures share %s (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own", plural(len(pairs), "handshake attempt"))
+		j.Offset, j.Uncertainty = 0, 0
+		return
+	}
+	localize(res, j, pairs, cl)
+	// The delay is felt at the client: the server capture's count of late
+	// connects starts at the first SYN that reached it, which hides the loss.
+	res.Findings = slices.DeleteFunc(res.Findings, func(f Finding) bool {
+		return f.Capture == ci && serverSideKinds[f.Kind] || f.Capture != ci && f.Kind == KindSYNRetransmitDelay
+	})
+	j.NAT = natTable(res, pairs)
+	res.Findings = append(res.Findings, pathFindings(res, j)...)
+	namePAWSHosts(res, pairs)
+}
+
+// serverSideKinds are the findings about the server's kernel that the client
+// capture can only guess at: a SYN-ACK lost on the way back looks to the
+// client like an accept queue that ignored its ACK. With the server capture
+// joined, its models decide these, and the client capture's guesses go.
+var serverSideKinds = map[string]bool{
+	KindPerHostPAWS:         true,
+	KindAcceptQueueOverflow: true,
+	KindSYNQueueOverflow:    true,
+	KindServerSilentDrop:    true,
+}
+
+// shareCauses gives a joined attempt the cause that the other capture, or
+// the join itself, found, where its own capture found none or only the
+// delay, which says that SYNs were lost but not why: the server-side twin's
+// cause first (the server's kernel dropped it), else the path on which the
+// join saw it lost.
+func shareCauses(res *Result) {
+	if res.Join == nil {
+		return
+	}
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if a.Peer < 0 || (a.Cause != "none" && a.Cause != KindSYNRetransmitDelay) {
+			continue
+		}
+		if c := res.Attempts[a.Peer].Cause; a.Capture == res.Join.Client && c != "none" && c != KindSYNRetransmitDelay {
+			a.Cause = c
+			continue
+		}
+		switch a.LostAt {
+		case LostClientToServer:
+			a.Cause = KindPathDropToServer
+		case LostServerToClient:
+			a.Cause = KindPathDropToClient
+		}
+	}
+}
+
+// attemptPair is a client-side attempt and the server-side one it became.
+type attemptPair struct{ c, s int }
+
+// matchAttempts pairs client-side and server-side attempts. A NAT may rewrite
+// the client's address and port, but it keeps the ISN, the server port and
+// the TCP timestamp option, so two attempts are one only if their ISN and
+// server port are equal and, when both carry timestamps, they share a SYN
+// TSval (the first SYN may have been lost on the way). The clock offset is
+// estimated from those pairs; then, of several candidates, the one closest
+// in time after the offset wins. Attempts with different ISNs are never
+// paired.
+func matchAttempts(atts []Attempt, cl, sv []int) ([]attemptPair, offsetEstimate) {
+	type key struct {
+		isn  uint32
+		port uint16
+	}
+	byKey := map[key][]int{}
+	for _, s := range sv {
+		a := &atts[s]
+		k := key{a.ISN, a.Server.Port()}
+		byKey[k] = append(byKey[k], s)
+	}
+	cands := make([][]int, len(cl))
+	for i, c := range cl {
+		a := &atts[c]
+		for _, s := range byKey[key{a.ISN, a.Server.Port()}] {
+			if sameTimestamps(a, &atts[s]) {
+				cands[i] = append(cands[i], s)
+			}
+		}
+	}
+	// The offset from the unambiguous candidates first.
+	var sure []attemptPair
+	for i, c := range cl {
+		if len(cands[i]) == 1 {
+			sure = append(sure, attemptPair{c, cands[i][0]})
+		}
+	}
+	off := estimateOffset(atts, sure)
+	// Then every candidate, nearest in time first, one to one.
+	type edge struct {
+		c, s int
+		gap  int64
+	}
+	var edges []edge
+	limit := int64(maxPairGap*1e9) + int64(off.uncertainty*1e9)
+	for i, c := range cl {
+		for _, s := range cands[i] {
+			gap := atts[s].FirstSYN() - int64(off.offset*1e9) - atts[c].FirstSYN()
+			if gap < 0 {
+				gap = -gap
+			}
+			if gap <= limit {
+				edges = append(edges, edge{c, s, gap})
+			}
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		return cmp.Or(cmp.Compare(a.gap, b.gap), cmp.Compare(a.c, b.c), cmp.Compare(a.s, b.s))
+	})
+	usedC, usedS := map[int]bool{}, map[int]bool{}
+	var pairs []attemptPair
+	for _, e := range edges {
+		if usedC[e.c] || usedS[e.s] {
+			continue
+		}
+		usedC[e.c], usedS[e.s] = true, true
+		pairs = append(pairs, attemptPair{e.c, e.s})
+	}
+	slices.SortFunc(pairs, func(a, b attemptPair) int { return cmp.Compare(a.c, b.c) })
+	return pairs, estimateOffset(atts, pairs)
+}
+
+// maxPairGap is how far apart, in seconds after the clock offset, the first
+// SYNs of one attempt may be in the two captures: the first SYN may be lost
+// and the server see only a retransmission, up to about a minute later.
+const maxPairGap = 130
+
+// sameTimestamps reports whether two attempts can be one as far as TCP
+// timestamps tell: either lacks them, or a SYN TSval appears in both.
+func sameTimestamps(c, s *Attempt) bool {
+	if !c.SYNs[0].Opts.Timestamps || !s.SYNs[0].Opts.Timestamps {
+		return c.SYNs[0].Opts.Timestamps == s.SYNs[0].Opts.Timestamps
+	}
+	for _, x := range c.SYNs {
+		for _, y := range s.SYNs {
+			if x.Opts.TSval == y.Opts.TSval {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// natTable lists each translation once, by private address.
+func natTable(res *Result, pairs []attemptPair) []NATEntry {
+	seen := map[NATEntry]bool{}
+	hosts := map[netip.Addr]map[netip.Addr]bool{}
+	var out []NATEntry
+	for _, p := range pairs {
+		c, s := &res.Attempts[p.c], &res.Attempts[p.s]
+		e := NATEntry{Private: c.Client, Public: s.Client}
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+		if hosts[s.Client.Addr()] == nil {
+			hosts[s.Client.Addr()] = map[netip.Addr]bool{}
+		}
+		hosts[s.Client.Addr()][c.Client.Addr()] = true
+	}
+	for i := range out {
+		out[i].SharedWith = len(hosts[out[i].Public.Addr()]) - 1
+	}
+	slices.SortFunc(out, func(a, b NATEntry) int {
+		return cmp.Or(a.Private.Compare(b.Private), a.Public.Compare(b.Public))
+	})
+	return out
+}
+
+// namePAWSHosts adds to each per-host PAWS finding of the server capture the
+// private client hosts behind the NAT whose SYNs it explains.
+func namePAWSHosts(res *Result, pairs []attemptPair) {
+	private := map[int]netip.Addr{}
+	for _, p := range pairs {
+		private[p.s] = res.Attempts[p.c].Client.Addr()
+	}
+	for fi := range res.Findings {
+		f := &res.Findings[fi]
+		if f.Kind != KindPerHostPAWS {
+			continue
+		}
+		n := map[netip.Addr]int{}
+		for _, i := range f.attempts {
+			if h, ok := private[i]; ok {
+				n[h]++
+			}
+		}
+		if len(n) == 0 {
+			continue
+		}
+		f.LockedOut = sortedKeys(n, func(a, b netip.Addr) int { return a.Compare(b) })
+		var parts []string
+		for _, h := range f.LockedOut {
+			parts = append(parts, fmt.Sprintf("%s (%s)", h, plural(n[h], "attempt")))
+		}
+		f.Evidence = append(f.Evidence, "private hosts locked out, from the client capture: "+strings.Join(parts, ", "))
+		// The hosts behind the same public addresses that were never
+		// dropped are those whose timestamp clock runs ahead of the others:
+		// their closes set the stamps the others fall behind.
+		public := map[netip.Addr]bool{}
+		for _, i := range f.attempts {
+			public[res.Attempts[i].Client.Addr()] = true
+		}
+		ahead := map[netip.Addr]bool{}
+		for _, p := range pairs {
+			h := res.Attempts[p.c].Client.Addr()
+			if public[res.Attempts[p.s].Client.Addr()] && n[h] == 0 {
+				ahead[h] = true
+			}
+		}
+		if len(ahead) > 0 {
+			var hs []string
+			for _, h := range sortedKeys(ahead, netip.Addr.Compare) {
+				hs = append(hs, h.String())
+			}
+			f.Evidence = append(f.Evidence, "never locked out behind the same address, so their timestamp clocks run ahead of the others': "+strings.Join(hs, ", "))
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// join lays out what joining a client and a server capture found: the clock
+// offset, a section per place SYNs were lost, and the NAT table. Nothing is
+// written for a single capture.
+func join(p *page, res *analyze.Result) {
+	j := res.Join
+	if j == nil {
+		return
+	}
+	if j.Problem != "" {
+		p.heading("Client and server captures: not joined")
+		p.text(2, fmt.Sprintf("Not joined: %s.", j.Problem))
+		p.gap()
+		return
+	}
+	p.heading("Client and server captures joined")
+	p.text(2, fmt.Sprintf("Client side: %s; server side: %s.", filepath.Base(res.Captures[j.Client].Path), filepath.Base(res.Captures[j.Server].Path)))
+	p.text(2, fmt.Sprintf("Clock offset (server minus client): %+.6f s ± %.6f s, from %s, %s seen both ways.",
+		j.Offset, j.Uncertainty, plural(j.Matched, "matched attempt"), plural(j.Handshakes, "handshake")))
+	p.text(2, "Times below are the client capture's.")
+	p.gap()
+	for _, sec := range []struct{ lost, title string }{
+		{analyze.LostClientToServer, "SYNs lost on the way to the server (seen at the client, never at the server)"},
+		{analyze.LostServer, "SYNs lost in the server (seen at the server, no answer)"},
+		{analyze.LostServerToClient, "SYNs whose SYN-ACK was lost on the way back (answered at the server, never seen at the client)"},
+	} {
+		var rows [][]string
+		for i := range res.Attempts {
+			a := &res.Attempts[i]
+			for k, l := range a.SYNLostAt {
+				if l != sec.lost {
+					continue
+				}
+				seen := "-"
+				if a.ClientSeenAs.IsValid() {
+					seen = a.ClientSeenAs.String()
+				}
+				rows = append(rows, []string{time.Unix(0, a.SYNs[k].Time).UTC().Format("15:04:05.000000"), a.Client.String(), seen,
+					a.Server.String(), strconv.FormatUint(uint64(a.ISN), 10), strconv.Itoa(k + 1)})
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		p.heading(fmt.Sprintf("%s: %d", sec.title, len(rows)))
+		p.table([]string{"Time (UTC)", "Client", "Seen as", "Server", "ISN", "SYN #"}, rows, 4, 5)
+		p.gap()
+	}
+	if len(j.NAT) == 0 {
+		return
+	}
+	p.heading("NAT table (client host:port → as the server saw it)")
+	var rows [][]string
+	for _, e := range j.NAT {
+		rows = append(rows, []string{e.Private.String(), e.Public.String(), strconv.Itoa(e.SharedWith)})
+	}
+	p.table([]string{"Client", "Seen as", "Other hosts on that IP"}, rows, 2)
+	p.gap()
+}
