@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,6 @@ func TestExitCodes(t *testing.T) {
 		{desc: "fail-on critical, a critical", args: []string{"--fail-on", "critical", lab + "firewall-drop.pcap"}, code: 1, stdout: "CRITICAL server_silent_drop", noStderr: true},
 		{desc: "fail-on info, healthy", args: []string{"--fail-on", "info", lab + "established.pcap"}, code: 0, stdout: "Nothing wrong", noStderr: true},
 		{desc: "markdown", args: []string{"--format", "markdown", lab + "closed-port.pcap"}, code: 0, stdout: "### WARNING: refused, confidence 1.00", noStderr: true},
-		{desc: "no colour into a pipe", args: []string{lab + "closed-port.pcap"}, code: 0, stdout: "WARNING refused", noStderr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -106,6 +106,29 @@ func goldenName(file string) string {
 	return strings.ReplaceAll(rel, "/", "__")
 }
 
+// goldenExt names the golden file extension of each output format.
+var goldenExt = map[string]string{"table": "txt", "json": "json", "markdown": "md"}
+
+// checkGolden compares output with testdata/golden/name, or rewrites that
+// file under -update.
+func checkGolden(t *testing.T, name, output string) {
+	t.Helper()
+	golden := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(output), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/syndiag -update)", err)
+	}
+	if output != string(want) {
+		t.Errorf("output differs from %s (run with -update after checking the change):\n%s", golden, output)
+	}
+}
+
 // TestGoldenJoined renders the two-capture joins as text, JSON and Markdown
 // and compares with testdata/golden.
 func TestGoldenJoined(t *testing.T) {
@@ -115,26 +138,13 @@ func TestGoldenJoined(t *testing.T) {
 	}
 	for _, pr := range pairs {
 		for _, format := range []string{"table", "json", "markdown"} {
-			name := pr.name + "." + map[string]string{"table": "txt", "json": "json", "markdown": "md"}[format]
+			name := pr.name + "." + goldenExt[format]
 			t.Run(name, func(t *testing.T) {
 				code, stdout, stderr := runCmd(t, "--format", format, "--client", pr.client, "--server", pr.server)
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, stderr)
 				}
-				golden := filepath.Join("testdata", "golden", name)
-				if *update {
-					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./cmd/syndiag -update)", err)
-				}
-				if stdout != string(want) {
-					t.Errorf("output differs from %s (run with -update after checking the change):\n%s", golden, stdout)
-				}
+				checkGolden(t, name, stdout)
 			})
 		}
 	}
@@ -145,25 +155,15 @@ func TestGoldenJoined(t *testing.T) {
 func TestGolden(t *testing.T) {
 	for _, file := range goldenCaptures(t) {
 		for _, format := range []string{"table", "json", "markdown"} {
-			name := goldenName(file) + "." + map[string]string{"table": "txt", "json": "json", "markdown": "md"}[format]
+			name := goldenName(file) + "." + goldenExt[format]
 			t.Run(name, func(t *testing.T) {
 				code, stdout, stderr := runCmd(t, "--format", format, file)
 				if code != 0 || stderr != "" {
 					t.Fatalf("exit %d: %s", code, stderr)
 				}
-				golden := filepath.Join("testdata", "golden", name)
+				checkGolden(t, name, stdout)
 				if *update {
-					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-						t.Fatal(err)
-					}
 					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./cmd/syndiag -update)", err)
-				}
-				if stdout != string(want) {
-					t.Errorf("output differs from %s (run with -update after checking the change):\n%s", golden, stdout)
 				}
 				// Identical input gives byte-identical output.
 				if _, again, _ := runCmd(t, "--format", format, file); again != stdout {
@@ -171,5 +171,42 @@ func TestGolden(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestColorful checks when the terminal report may use colour: only on a
+// character device, and never with NO_COLOR set or TERM=dumb.
+func TestColorful(t *testing.T) {
+	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0) // a character device
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	tests := []struct {
+		desc          string
+		out           io.Writer
+		noColor, term string
+		want          bool
+	}{
+		{"character device", dev, "", "xterm", true},
+		{"NO_COLOR", dev, "1", "xterm", false},
+		{"dumb terminal", dev, "", "dumb", false},
+		{"pipe", w, "", "xterm", false},
+		{"buffer", &bytes.Buffer{}, "", "xterm", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Setenv("NO_COLOR", tc.noColor)
+			t.Setenv("TERM", tc.term)
+			if got := colorful(tc.out); got != tc.want {
+				t.Errorf("colorful = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
