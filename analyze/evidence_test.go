@@ -374,14 +374,7 @@ func TestEvidenceTruthDeltas(t *testing.T) {
 // findings' confidence and evidence lines reflect it, with the figures of
 // truth.tsv.
 func TestEvidenceFusionScenarios(t *testing.T) {
-	truth := scenarioTruth(t)
-	get := func(s, file, metric string) string {
-		v, ok := truth[s+"/"+file+"/"+metric]
-		if !ok {
-			t.Fatalf("truth.tsv has no %s/%s/%s", s, file, metric)
-		}
-		return v
-	}
+	get := scenarioFigure(t)
 	const nstat = "between nstat-before.txt and nstat-after.txt"
 	type want struct {
 		kind       string

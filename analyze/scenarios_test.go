@@ -30,17 +30,24 @@ func scenarioTruth(t *testing.T) map[string]string {
 	return truth
 }
 
-// TestScenarios runs the real-kernel diagnosis scenarios and checks every
-// finding and its figures against what the scenario did.
-func TestScenarios(t *testing.T) {
+// scenarioFigure returns a lookup of truth.tsv's figures by scenario, file
+// and metric that fails the test when one is missing.
+func scenarioFigure(t *testing.T) func(scenario, file, metric string) string {
 	truth := scenarioTruth(t)
-	get := func(s, file, metric string) string {
+	return func(s, file, metric string) string {
+		t.Helper()
 		v, ok := truth[s+"/"+file+"/"+metric]
 		if !ok {
 			t.Fatalf("truth.tsv has no %s/%s/%s", s, file, metric)
 		}
 		return v
 	}
+}
+
+// TestScenarios runs the real-kernel diagnosis scenarios and checks every
+// finding and its figures against what the scenario did.
+func TestScenarios(t *testing.T) {
+	get := scenarioFigure(t)
 	type want struct {
 		kind, severity string
 		summary        []string // substrings of the summary
