@@ -49,8 +49,6 @@ type Config struct {
 	MaxOpen int
 	// Emit receives every attempt when it is finished. It may keep it.
 	Emit func(*Attempt)
-	// Progress, if set, is called now and then with the bytes read so far.
-	Progress func(offset int64)
 }
 
 // ReadCapture reads a whole capture from r in one pass. The returned Capture
@@ -144,9 +142,6 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		prevLen = len(dec.l3)
 		prevTime, havePrev = rec.Time, true
 		tr.Observe(&dec, rec.Time, frame)
-		if cfg.Progress != nil && frame&0xffff == 0 {
-			cfg.Progress(rd.Offset())
-		}
 	}
 	tr.Flush()
 	c.Tracker = tr.Stats

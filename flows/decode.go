@@ -54,8 +54,6 @@ type Decoder struct {
 
 	l3 []byte // the outermost IP packet, for duplicate detection
 
-	notIP bool // no IP header was found
-
 	frags *fragments // state kept across frames
 }
 
@@ -63,7 +61,7 @@ type Decoder struct {
 func (d *Decoder) Decode(data []byte, lt LinkType) {
 	// Reset only what a decode sets, not the whole struct: this runs for
 	// every packet.
-	d.marks, d.hasTCP, d.hasICMP, d.quoteTCP, d.l3, d.notIP = 0, false, false, nil, nil, true
+	d.marks, d.hasTCP, d.hasICMP, d.quoteTCP, d.l3 = 0, false, false, nil, nil
 	switch lt {
 	case LinkEthernet:
 		d.ethernet(data, 0)
@@ -355,8 +353,7 @@ func (d *Decoder) fragment(proto uint8, h *ipHeader, id uint32, off int, more bo
 
 // sawIP remembers the outermost IP packet of the frame.
 func (d *Decoder) sawIP(b []byte, quoted bool) {
-	if d.notIP && !quoted {
-		d.notIP = false
+	if d.l3 == nil && !quoted {
 		d.l3 = b
 	}
 }
