@@ -132,7 +132,7 @@ func pathFindings(res *Result, j *Join) []Finding {
 		}
 		f := Finding{Kind: KindPathDropToServer, Severity: Warning, Confidence: 0.9, Capture: j.Client,
 			AffectedAttempts: len(idx), AffectedSources: len(hosts), attempts: idx}
-		span := fmt.Sprintf("between %s and %s (client clock)", clock(first), clock(last))
+		span := fmt.Sprintf("between %s and %s (client clock)", Clock(first), Clock(last))
 		if dir == LostClientToServer {
 			f.Summary = fmt.Sprintf("%s left the client but never reached the server capture", plural(n, "SYN"))
 			f.Evidence = []string{fmt.Sprintf("%s seen in the client capture and not in the server capture, %s", plural(n, "SYN transmission"), span)}

@@ -116,7 +116,7 @@ func (v *view) refused(claimed map[int]bool) *Finding {
 		servers = append(servers, s.String())
 		a := v.at(idx[0])
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s to %s from %s answered with RST; e.g. %s at %s, RST %s after the SYN",
-			plural(len(idx), "attempt"), s, plural(countSources(v.res, idx), "client address"), a.Client, clock(a.FirstSYN()), since(firstServerRST(a)-a.FirstSYN())))
+			plural(len(idx), "attempt"), s, plural(countSources(v.res, idx), "client address"), a.Client, Clock(a.FirstSYN()), Since(firstServerRST(a)-a.FirstSYN())))
 	}
 	slices.Sort(f.attempts)
 	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", plural(len(f.attempts), "connection"), strings.Join(firstN(servers, 4), ", "))
@@ -187,7 +187,7 @@ func (v *view) icmpUnreachable(claimed map[int]bool) *Finding {
 		} else {
 			routing = true
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s answered by ICMP %s from %s (%s); e.g. %s → %s at %s", plural(len(idx), "attempt"), meaning, e.Reporter, why, a.Client, a.Server, clock(a.FirstSYN())))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s answered by ICMP %s from %s (%s); e.g. %s → %s at %s", plural(len(idx), "attempt"), meaning, e.Reporter, why, a.Client, a.Server, Clock(a.FirstSYN())))
 	}
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)
@@ -245,7 +245,7 @@ func (v *view) staleTimeWait() *Finding {
 	f := &Finding{Kind: KindStaleTimeWait, Severity: Warning, Confidence: 0.9, attempts: idx}
 	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", plural(len(idx), "connection"))
 	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d); the client resets and retransmits its SYN, which costs at least 1 s",
-		a.Client, a.Server, clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1))
+		a.Client, a.Server, Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1))
 	f.Evidence = append(f.Evidence, "a SYN that reaches a TIME_WAIT socket with an older sequence or timestamp, or an established one, gets an ACK instead of a SYN-ACK (tcp_timewait_state_process, tcp_send_challenge_ack)")
 	f.Recommendation = "The client side reuses ports faster than the server forgets them: a NAT or load balancer allocating source ports round-robin, or clients binding fixed ports. Check the NAT's port allocation and timeouts; with TCP timestamps on both ends, a SYN with a newer timestamp is accepted by a TIME_WAIT socket, so keep net.ipv4.tcp_timestamps=1."
 	return f
@@ -286,7 +286,7 @@ func (v *view) retransmissionDelay() *Finding {
 	for _, n := range sortedKeys(extra, cmp.Compare[int]) {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", plural(extra[n], "connection"), plural(n, "retransmission")))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, clock(worst.FirstSYN()), worst.SYNOffsets(), worst.ConnectTime, worst.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, Clock(worst.FirstSYN()), worst.SYNOffsets(), worst.ConnectTime, worst.Schedule))
 	f.Recommendation = "Each lost SYN costs the client its retransmission timeout (1 s, then 2, 4, … on Linux). The findings above say where the SYNs were lost; if none does, they were lost on the path: compare with a capture on the other side."
 	return f
 }
@@ -313,10 +313,8 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	}
 	// Sources that were answered at other times.
 	answeredSources := map[netip.Addr]bool{}
-	total := map[netip.AddrPort]int{}
 	for _, i := range v.attempts {
 		a := v.at(i)
-		total[a.Server]++
 		if a.Outcome == Established {
 			answeredSources[a.Client.Addr()] = true
 		}
@@ -349,7 +347,7 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("source(s) never answered: %s, while %d other source(s) connected: a rule that matches these sources", strings.Join(firstN(neverAnswered, 5), ", "), len(answeredSources)))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, Clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
 	if s := a.Schedule; s.GaveUp && len(s.SynRetries) > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", plural(len(a.SYNs), "SYN"), joinInts(s.SynRetries)))
 	}
@@ -381,17 +379,20 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	return f
 }
 
-// clock formats a capture time for evidence sentences.
-func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
+// Clock formats a capture time for a sentence: "15:04:05.000" (UTC).
+func Clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
 
-// since formats a short interval.
-func since(ns int64) string {
+// Since formats a short interval for a sentence: "35 µs", "2.1 ms", "230
+// ms", "3.1 s".
+func Since(ns int64) string {
 	d := time.Duration(ns)
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%d µs", d.Microseconds())
-	case d < time.Second:
+	case d < 10*time.Millisecond:
 		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }

@@ -121,7 +121,7 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 			if example == "" {
 				a, c := v.at(e.attempt), v.at(tm.from)
 				example = fmt.Sprintf("e.g. at %s the SYN from %s (TSval %d) came %d s after the server closed %s → %s and stored TSval %d for %s: %d ticks behind it, inside the 60 s window, so the kernel dropped it — and no SYN-ACK followed",
-					clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
+					Clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
 			}
 		case drop:
 			r.predicted++

@@ -163,17 +163,17 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	if len(ignored) > 0 {
 		a := v.at(ignored[0])
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the client sent its third ACK but the server retransmitted its SYN-ACK anyway (the ACK was dropped because the queue was full; net.ipv4.tcp_abort_on_overflow=0); e.g. %s → %s, ACK at %s, SYN-ACKs at %s",
-			plural(len(ignored), "handshake"), a.Client, a.Server, clock(a.ThirdACK), synackOffsets(a)))
+			plural(len(ignored), "handshake"), a.Client, a.Server, Clock(a.ThirdACK), synackOffsets(a)))
 	}
 	if len(reset) > 0 {
 		a := v.at(reset[0])
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", plural(len(reset), "handshake"), a.Client, a.Server, clock(a.ThirdACK)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", plural(len(reset), "handshake"), a.Client, a.Server, Clock(a.ThirdACK)))
 	}
 	if syns > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %d source(s) got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), len(sources)))
 	}
 	if capacity > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", Clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
 	}
 	f.Recommendation = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
 	if v.c.Role == RoleClient {
@@ -285,7 +285,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 	f.attempts = slices.Compact(f.attempts)
 	from, to := slices.Min(times), slices.Max(times)
 	f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %d source addresses between %s and %s sent one SYN each and nothing else: %d left half-open (SYN-ACK sent, never acknowledged), %d unanswered — the signature of a SYN flood from spoofed sources",
-		plural(len(flood), "attempt"), len(srcs), clock(from), clock(to), half, unanswered))
+		plural(len(flood), "attempt"), len(srcs), Clock(from), Clock(to), half, unanswered))
 	if queued > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which holds about that many at a time (the listen backlog, plus one)", plural(queued, "half-open handshake")))
 	}

@@ -217,7 +217,7 @@ func failed(p *page, res *analyze.Result, limit int) {
 	n := len(worst)
 	for _, a := range worst {
 		if len(list) < limit {
-			head := fmt.Sprintf("%s  %s → %s  %s", clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
+			head := fmt.Sprintf("%s  %s → %s  %s", analyze.Clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
 			if a.Cause != "none" && a.Cause != string(a.Outcome) {
 				head += " (" + a.Cause + ")"
 			}
@@ -249,13 +249,13 @@ func detail(a *analyze.Attempt) string {
 	case analyze.Refused:
 		for _, r := range a.Resets {
 			if r.FromServer {
-				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, since(r.Time-first))
+				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, analyze.Since(r.Time-first))
 			}
 		}
 	case analyze.ICMPUnreachable:
 		for _, e := range a.ICMP {
 			if e.AboutClientSegment {
-				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, since(e.Time-first))
+				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, analyze.Since(e.Time-first))
 			}
 		}
 	case analyze.Unanswered:
@@ -274,9 +274,9 @@ func detail(a *analyze.Attempt) string {
 	case analyze.HalfOpen:
 		return fmt.Sprintf("%s; the server sent %d SYN-ACKs, none acknowledged", syns, len(a.SYNACKs))
 	case analyze.Incomplete:
-		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, since(a.SYNs[len(a.SYNs)-1].Time-first))
+		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, analyze.Since(a.SYNs[len(a.SYNs)-1].Time-first))
 	case analyze.Established:
-		return fmt.Sprintf("%s; connected %s after the first SYN", syns, since(int64(a.ConnectTime*1e9)))
+		return fmt.Sprintf("%s; connected %s after the first SYN", syns, analyze.Since(int64(a.ConnectTime*1e9)))
 	}
 	return syns
 }
@@ -325,20 +325,6 @@ func secs(s float64) string {
 	return fmt.Sprintf("%.2f s", s)
 }
 
-// since formats a short interval for a sentence: "35 µs", "2.1 ms", "230 ms", "3.1 s".
-func since(ns int64) string {
-	d := time.Duration(ns)
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%d µs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
-}
-
 // shorten cuts s to n runes, keeping its end, which tells files apart.
 func shorten(s string, n int) string {
 	r := []rune(s)
@@ -349,8 +335,6 @@ func shorten(s string, n int) string {
 }
 
 func count(n int64) string { return strconv.FormatInt(n, 10) }
-
-func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
 
 func duration(d time.Duration) string {
 	switch {
