@@ -345,7 +345,7 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; %d of the attempts failed, the others connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), unanswered))
 	}
 	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("source(s) never answered: %s, while %d other source(s) connected: a rule that matches these sources", strings.Join(firstN(neverAnswered, 5), ", "), len(answeredSources)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("never answered: %s, while %s connected: a rule that matches the former", strings.Join(firstN(neverAnswered, 5), ", "), plural(len(answeredSources), "other source")))
 	}
 	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, Clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
 	if s := a.Schedule; s.GaveUp && len(s.SynRetries) > 0 {

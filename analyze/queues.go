@@ -170,7 +170,7 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", plural(len(reset), "handshake"), a.Client, a.Server, Clock(a.ThirdACK)))
 	}
 	if syns > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %d source(s) got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), len(sources)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %s got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), plural(len(sources), "source")))
 	}
 	if capacity > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", Clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
@@ -296,7 +296,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d flood SYNs got no SYN-ACK at all: the SYN queue was full and SYN cookies were off", unanswered))
 	}
 	if syns > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %d real client(s) (they retransmitted) got no answer", plural(syns, "SYN"), len(dsrcs)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %s (they retransmitted) got no answer", plural(syns, "SYN"), plural(len(dsrcs), "real client")))
 	}
 	switch {
 	case syns > 0 || unanswered > 0 && !cookies:

@@ -106,7 +106,7 @@ func TestScenarios(t *testing.T) {
 		{"firewall-drop-mixed", "server.pcap", RoleServer, func(s, f string) []want {
 			return []want{
 				{KindServerSilentDrop, "critical", []string{"24 SYNs reached the server's capture point and got no answer"},
-					[]string{"source(s) never answered: 198.18.1.11, while 3 other source(s) connected", "net.ipv4.tcp_syn_retries=3"}},
+					[]string{"never answered: 198.18.1.11, while 3 other sources connected", "net.ipv4.tcp_syn_retries=3"}},
 			}
 		}},
 	}
