@@ -62,6 +62,12 @@ type pawsMetric struct {
 // non-monotonic TSval alone proves nothing, as modern kernels randomise
 // timestamp offsets and do not have this rule.
 func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
+	return v.replayPAWS(explained, nil)
+}
+
+// replayPAWS is perHostPAWS that also records, when trace is not nil, every
+// stamp and every decision of the replay, for the charts (see ReplayPAWS).
+func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay {
 	var r pawsReplay
 	if v.c.Role == RoleClient {
 		// The rule keys on the address the server sees, which a NAT hides
@@ -93,9 +99,11 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 		if e.store {
 			r.stamps++
 			stamp := e.stampNS / 1e9
-			if !ok || int32(tm.ts-e.tsval) <= 0 || now-tm.stamp > tcpPAWSMSL && tm.stamp <= stamp {
+			stored := !ok || int32(tm.ts-e.tsval) <= 0 || now-tm.stamp > tcpPAWSMSL && tm.stamp <= stamp
+			if stored {
 				metrics[e.ip] = pawsMetric{ts: e.tsval, stamp: stamp, from: e.attempt}
 			}
+			trace.stamp(e, stored)
 			continue
 		}
 		if explained[e.attempt] {
@@ -103,6 +111,7 @@ func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
 		}
 		r.syns++
 		drop := ok && now-tm.stamp < tcpPAWSMSL && int32(tm.ts-e.tsval) > tcpPAWSWindow
+		trace.decide(e, drop, ok && now-tm.stamp < tcpPAWSMSL, tm.ts)
 		if drop {
 			if r.dropped == nil {
 				r.dropped = map[[2]int]bool{}

@@ -77,21 +77,7 @@ func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) 
 // that already ACKed (tcp_abort_on_overflow=0), or answers that ACK with RST
 // (=1), and drops new SYNs while the queue stays full, whoever sends them.
 func (v *view) acceptQueue(claimed map[int]bool) []*Finding {
-	// An accept queue belongs to one listener: group the signs by server.
-	ignored := map[netip.AddrPort][]int{}
-	reset := map[netip.AddrPort][]int{}
-	for _, i := range v.attempts {
-		a := v.at(i)
-		if !a.Established() {
-			continue
-		}
-		switch {
-		case a.Outcome == ResetAfterACK:
-			reset[a.Server] = append(reset[a.Server], i)
-		case slices.ContainsFunc(a.SYNACKs, func(s flows.Transmission) bool { return s.Time > a.ThirdACK }):
-			ignored[a.Server] = append(ignored[a.Server], i)
-		}
-	}
+	ignored, reset := v.overflowSigns()
 	servers := map[netip.AddrPort]bool{}
 	for s := range ignored {
 		servers[s] = true
@@ -106,6 +92,27 @@ func (v *view) acceptQueue(claimed map[int]bool) []*Finding {
 		}
 	}
 	return out
+}
+
+// overflowSigns collects, per listener (an accept queue belongs to one),
+// the handshakes whose final ACK the server ignored (it retransmitted its
+// SYN-ACK after the client's ACK) or reset.
+func (v *view) overflowSigns() (ignored, reset map[netip.AddrPort][]int) {
+	ignored = map[netip.AddrPort][]int{}
+	reset = map[netip.AddrPort][]int{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if !a.Established() {
+			continue
+		}
+		switch {
+		case a.Outcome == ResetAfterACK:
+			reset[a.Server] = append(reset[a.Server], i)
+		case slices.ContainsFunc(a.SYNACKs, func(s flows.Transmission) bool { return s.Time > a.ThirdACK }):
+			ignored[a.Server] = append(ignored[a.Server], i)
+		}
+	}
+	return ignored, reset
 }
 
 // acceptQueueAt judges one listener from the handshakes whose final ACK it
@@ -126,11 +133,7 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	// seen at an event is the best estimate of the queue's size.
 	capacity := 0
 	if served {
-		for _, i := range append(append([]int{}, ignored...), reset...) {
-			if n := occupancyAt(steps, v.at(i).ThirdACK); n > 0 && (capacity == 0 || n < capacity) {
-				capacity = n
-			}
-		}
+		capacity = queueCapacity(steps, events)
 	}
 	ps := periods(events, 3*time.Second, time.Second)
 	if capacity > 0 {
@@ -180,6 +183,18 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 		f.Evidence = append(f.Evidence, "seen from the client's side: the repeated SYN-ACKs and resets could also mean the client's ACKs were lost on the way; a capture at the server settles it")
 	}
 	return f
+}
+
+// queueCapacity is the smallest modelled occupancy, above zero, at the
+// times the queue was seen full (0 when none).
+func queueCapacity(steps []queueStep, full []int64) int {
+	capacity := 0
+	for _, t := range full {
+		if n := occupancyAt(steps, t); n > 0 && (capacity == 0 || n < capacity) {
+			capacity = n
+		}
+	}
+	return capacity
 }
 
 func describeOverflow(ignored, reset int) string {
