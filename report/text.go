@@ -18,9 +18,14 @@ const width = 100
 
 // Text writes the terminal report.
 func Text(w io.Writer, res *analyze.Result, opt Options) error {
+	return textPage(w, build(res, opt), opt.Color)
+}
+
+// textPage writes a laid-out page for the terminal.
+func textPage(w io.Writer, p *page, color bool) error {
 	bw := bufio.NewWriter(w)
-	r := &textRenderer{w: &trimWriter{w: bw}, color: opt.Color}
-	for _, b := range build(res, opt).blocks {
+	r := &textRenderer{w: &trimWriter{w: bw}, color: color}
+	for _, b := range p.blocks {
 		r.block(b)
 	}
 	if r.err != nil {

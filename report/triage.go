@@ -1,5 +1,17 @@
 package report
 
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
 // CaseSummary is what triage keeps of one case (a capture, or a client and
 // a server capture analyzed together) once its analysis is done: enough to
 // rank it, print a row or a JSON line, and link to its own report, and small,
@@ -18,6 +30,8 @@ type CaseSummary struct {
 	// Attempts counts handshake attempts; Failed those that never
 	// completed; Retransmitted those that needed a SYN retransmission.
 	Attempts, Failed, Retransmitted int
+	// Evidence lists the files read as the server's host evidence.
+	Evidence []string
 	// Errors holds the problems met reading the case's files, each naming
 	// the file.
 	Errors []string
@@ -44,4 +58,290 @@ type CaseFinding struct {
 	Capture          string // the path of the capture it is about
 	Summary          string
 	AffectedAttempts int
+}
+
+// Summarize keeps of an analysis what triage shows: the captures, the
+// findings without their evidence, and the handshake counts. An attempt
+// seen in both captures of a join counts once, as its client saw it.
+func Summarize(res *analyze.Result) CaseSummary {
+	var c CaseSummary
+	for _, cp := range res.Captures {
+		f := CaseFile{Path: cp.Path, Role: string(cp.Role), Format: cp.Format, Packets: cp.Packets}
+		if cp.Err != nil {
+			f.Error = "stopped early: " + cp.Err.Error()
+		}
+		c.Files = append(c.Files, f)
+	}
+	c.Joined = res.Join != nil && res.Join.Problem == ""
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if a.Peer >= 0 && res.Captures[a.Capture].Role != analyze.RoleClient {
+			continue
+		}
+		c.Attempts++
+		if a.Outcome.Failed() {
+			c.Failed++
+		}
+		if a.Retransmissions() > 0 {
+			c.Retransmitted++
+		}
+	}
+	for _, f := range res.Findings {
+		c.Findings = append(c.Findings, CaseFinding{
+			Kind:             f.Kind,
+			Severity:         f.Severity.String(),
+			Confidence:       f.Confidence,
+			Capture:          res.Captures[f.Capture].Path,
+			Summary:          f.Summary,
+			AffectedAttempts: f.AffectedAttempts,
+		})
+	}
+	if len(c.Findings) > 0 {
+		c.Worst = c.Findings[0].Severity
+	}
+	return c
+}
+
+// Unreadable reports whether no capture of the case could be read at all.
+func (c *CaseSummary) Unreadable() bool {
+	for _, f := range c.Files {
+		if f.Format != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// severityRank orders severities for ranking: critical first.
+func severityRank(s string) int {
+	switch s {
+	case "critical":
+		return 0
+	case "warning":
+		return 1
+	case "info":
+		return 2
+	}
+	return 3
+}
+
+// RankCases orders cases as the triage table shows them: the most severe
+// finding first, then the most failed handshakes, then by name.
+func RankCases(cs []CaseSummary) {
+	slices.SortStableFunc(cs, func(a, b CaseSummary) int {
+		return cmp.Or(
+			cmp.Compare(severityRank(a.Worst), severityRank(b.Worst)),
+			cmp.Compare(b.Failed, a.Failed),
+			strings.Compare(a.Name, b.Name),
+		)
+	})
+}
+
+// TriageSchema names the layout of triage's JSON and JSON lines.
+const TriageSchema = "syndiag/triage/v1"
+
+type caseJSON struct {
+	Case          string        `json:"case"`
+	Worst         string        `json:"worst"`
+	Attempts      int           `json:"attempts"`
+	Failed        int           `json:"failed"`
+	Retransmitted int           `json:"retransmitted"`
+	Joined        bool          `json:"joined"`
+	Findings      []findingLine `json:"findings"`
+	Files         []fileLine    `json:"files"`
+	Evidence      []string      `json:"evidence"`
+	Errors        []string      `json:"errors"`
+	Report        string        `json:"report,omitempty"`
+}
+
+type findingLine struct {
+	Kind             string  `json:"kind"`
+	Severity         string  `json:"severity"`
+	Confidence       float64 `json:"confidence"`
+	Capture          string  `json:"capture"`
+	Summary          string  `json:"summary"`
+	AffectedAttempts int     `json:"affected_attempts"`
+}
+
+type fileLine struct {
+	Path    string `json:"path"`
+	Role    string `json:"role"`
+	Format  string `json:"format"`
+	Packets int64  `json:"packets"`
+	Bytes   int64  `json:"bytes"`
+	Error   string `json:"error,omitempty"`
+}
+
+func caseLine(c CaseSummary) caseJSON {
+	j := caseJSON{
+		Case: c.Name, Worst: cmp.Or(c.Worst, "none"),
+		Attempts: c.Attempts, Failed: c.Failed, Retransmitted: c.Retransmitted,
+		Joined:   c.Joined,
+		Findings: []findingLine{}, Files: []fileLine{},
+		Evidence: orEmpty(c.Evidence), Errors: orEmpty(c.Errors),
+		Report: c.Report,
+	}
+	for _, f := range c.Findings {
+		j.Findings = append(j.Findings, findingLine(f))
+	}
+	for _, f := range c.Files {
+		j.Files = append(j.Files, fileLine(f))
+	}
+	return j
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// CaseJSONL writes a case as one line of JSON. The "case" key comes first,
+// so that the lines of several shards, concatenated and sorted, are in the
+// order one run would have written them.
+func CaseJSONL(w io.Writer, c CaseSummary) error {
+	b, err := json.Marshal(caseLine(c))
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Triage is a whole triage run, for the table and the JSON document.
+type Triage struct {
+	Cases []CaseSummary // in the order to show
+	// Skipped lists the files that are not captures.
+	Skipped []string
+	// Interrupted counts the cases not analyzed because the run was
+	// stopped.
+	Interrupted int
+	// Shard is "i/n" when the run analyzed one shard of the cases.
+	Shard string
+}
+
+// TriageJSON writes a triage run as one JSON document.
+func TriageJSON(w io.Writer, t Triage) error {
+	doc := struct {
+		Schema      string     `json:"schema"`
+		Shard       string     `json:"shard,omitempty"`
+		Cases       []caseJSON `json:"cases"`
+		Skipped     []string   `json:"skipped"`
+		Interrupted int        `json:"interrupted"`
+	}{Schema: TriageSchema, Shard: t.Shard, Cases: []caseJSON{}, Skipped: orEmpty(t.Skipped), Interrupted: t.Interrupted}
+	for _, c := range t.Cases {
+		doc.Cases = append(doc.Cases, caseLine(c))
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// TriageText writes the triage summary for the terminal: one row a case,
+// ranked, then the files that could not be read and those skipped.
+func TriageText(w io.Writer, t Triage, opt Options) error {
+	p := &page{}
+	root := commonDir(t.Cases)
+	var rows [][]string
+	var bad []string
+	counts := map[string]int{}
+	for _, c := range t.Cases {
+		if c.Unreadable() {
+			bad = append(bad, c.Errors...)
+			continue
+		}
+		counts[cmp.Or(c.Worst, "none")]++
+		top := "none"
+		if len(c.Findings) > 0 {
+			f := c.Findings[0]
+			top = fmt.Sprintf("%s %.0f%%", f.Kind, 100*f.Confidence)
+			if n := len(c.Findings) - 1; n > 0 {
+				top += fmt.Sprintf(" (+%d)", n)
+			}
+		}
+		name := shorten(strings.TrimPrefix(c.Name, root), 34)
+		if len(c.Errors) > 0 {
+			name += " !"
+		}
+		rows = append(rows, []string{
+			strings.ToUpper(cmp.Or(c.Worst, "ok")), name,
+			strconv.Itoa(c.Attempts), strconv.Itoa(c.Failed), top,
+		})
+	}
+	head := fmt.Sprintf("Triage: %s", plural(len(t.Cases), "case"))
+	if root != "" {
+		head = fmt.Sprintf("Triage of %s: %s", root, plural(len(t.Cases), "case"))
+	}
+	if t.Shard != "" {
+		head += ", shard " + t.Shard
+	}
+	var parts []string
+	for _, s := range []struct{ key, label string }{
+		{"critical", "critical"}, {"warning", "warning"}, {"info", "info"}, {"none", "without findings"},
+	} {
+		if counts[s.key] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s.key], s.label))
+		}
+	}
+	if len(bad) > 0 {
+		parts = append(parts, fmt.Sprintf("%d unreadable", len(t.Cases)-len(rows)))
+	}
+	if len(parts) > 0 {
+		head += " (" + strings.Join(parts, ", ") + ")"
+	}
+	p.heading(head)
+	p.gap()
+	if len(rows) > 0 {
+		p.table([]string{"SEVERITY", "CASE", "HANDSHAKES", "FAILED", "TOP FINDING"}, rows, 2, 3)
+		p.gap()
+	}
+	var errs []string
+	for _, c := range t.Cases {
+		if !c.Unreadable() && len(c.Errors) > 0 {
+			errs = append(errs, c.Errors...)
+		}
+	}
+	if len(errs) > 0 {
+		p.text(0, "! read only in part (everything before the problem was analyzed):")
+		p.bullets(2, errs)
+		p.gap()
+	}
+	if len(bad) > 0 {
+		p.text(0, "Could not be read:")
+		p.bullets(2, bad)
+		p.gap()
+	}
+	if n := len(t.Skipped); n > 0 {
+		show := t.Skipped[:min(n, 5)]
+		more := ""
+		if n > len(show) {
+			more = fmt.Sprintf(", and %d more", n-len(show))
+		}
+		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", plural(n, "file"), strings.Join(show, ", "), more))
+	}
+	if t.Interrupted > 0 {
+		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", plural(t.Interrupted, "case")))
+	}
+	return textPage(w, p, opt.Color)
+}
+
+// commonDir is the folder all case names start with ("uploads/"), or "",
+// so that the table shows the part of each name that tells cases apart.
+func commonDir(cs []CaseSummary) string {
+	if len(cs) < 2 {
+		return ""
+	}
+	prefix := cs[0].Name
+	for _, c := range cs[1:] {
+		n := 0
+		for n < len(prefix) && n < len(c.Name) && prefix[n] == c.Name[n] {
+			n++
+		}
+		prefix = prefix[:n]
+	}
+	return prefix[:strings.LastIndexByte(prefix, '/')+1]
 }

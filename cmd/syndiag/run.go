@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
@@ -18,6 +22,7 @@ const (
 	exitOK       = 0
 	exitFindings = 1
 	exitUsage    = 2
+	exitExpect   = 3
 )
 
 const usageText = `syndiag explains why TCP connections to a server fail or hang at the handshake.
@@ -26,6 +31,7 @@ Usage:
   syndiag analyze [flags] FILE...
   syndiag analyze --client C --server S   (join a client-side and a server-side capture)
   syndiag FILE...                 (the same as analyze)
+  syndiag triage [flags] PATH...  (every capture under the paths, a summary of all; see triage --help)
   syndiag collect [flags]         (print a script that collects captures and host evidence)
 
 FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
@@ -48,6 +54,7 @@ Exit codes:
   2  bad usage, or an input that could not be read at all (the message names
      the file, the byte offset and the problem). A capture that is cut short
      or corrupt part-way is still analyzed up to that point, with a warning.
+  3  the findings differ from --expect (the differences are on stderr)
 `
 
 type options struct {
@@ -58,11 +65,23 @@ type options struct {
 	evidence []string
 	client   string
 	server   string
+	expect   string
+	progress string
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "collect" {
 		return runCollect(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "triage" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		go func() {
+			// After the first Ctrl-C, a second one kills at once.
+			<-ctx.Done()
+			stop()
+		}()
+		return runTriage(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "analyze" {
 		args = args[1:]
@@ -78,6 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
 	fs.StringVar(&opt.client, "client", "", "a capture taken on the client side (or its LAN, before any NAT), to join with --server")
 	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
+	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
+	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
 	// --help, and a one-line error otherwise.
@@ -116,11 +137,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json or markdown\n", opt.format)
 		return exitUsage
 	}
-	switch opt.failOn {
-	case "none", "info", "warning", "critical":
-	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --fail-on %q: use info, warning, critical or none\n", opt.failOn)
+	limit, err := parseFailOn(opt.failOn)
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: %v\n", err)
 		return exitUsage
+	}
+	switch opt.progress {
+	case "auto", "always", "never":
+	default:
+		fmt.Fprintf(stderr, "syndiag: unknown --progress %q: use auto, always or never\n", opt.progress)
+		return exitUsage
+	}
+	var exp *expectation
+	if opt.expect != "" {
+		if exp, err = loadExpectation(opt.expect); err != nil {
+			fmt.Fprintf(stderr, "syndiag: %v\n", err)
+			return exitUsage
+		}
+		if exp.triage {
+			fmt.Fprintf(stderr, "syndiag: --expect %s: a triage output; analyze compares with its own --format json report\n", opt.expect)
+			return exitUsage
+		}
 	}
 	ev, evErr := readEvidence(opt.evidence, files)
 	if evErr != nil {
@@ -131,7 +168,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code := exitOK
 	var inputs []analyze.Input
 	for fi, path := range files {
-		in, err := readCapture(path, stdin, opt)
+		in, err := readCapture(path, stdin, opt, stderr)
 		if in != nil && roles[fi] != "" {
 			in.Role = roles[fi]
 		}
@@ -167,7 +204,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		out = f
 	}
 	bw := bufio.NewWriter(out)
-	var err error
 	ropt := report.Options{Color: opt.output == "" && colorful(stdout)}
 	switch opt.format {
 	case "json":
@@ -189,15 +225,35 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
 		return exitUsage
 	}
-	if code == exitOK && opt.failOn != "none" {
-		limit, _ := analyze.ParseSeverity(opt.failOn)
+	if code == exitOK && exp != nil {
+		if diff := exp.compare(expectationOf("", res), nil); len(diff) > 0 {
+			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", opt.expect)
+			for _, d := range diff {
+				fmt.Fprintf(stderr, "  %s\n", d)
+			}
+			return exitExpect
+		}
+	}
+	if code == exitOK && limit >= 0 {
 		for _, f := range res.Findings {
-			if f.Severity >= limit {
+			if f.Severity >= analyze.Severity(limit) {
 				return exitFindings
 			}
 		}
 	}
 	return code
+}
+
+// parseFailOn reads --fail-on: a severity, or -1 for none.
+func parseFailOn(s string) (int, error) {
+	if s == "none" {
+		return -1, nil
+	}
+	sev, err := analyze.ParseSeverity(s)
+	if err != nil {
+		return 0, fmt.Errorf("unknown --fail-on %q: use info, warning, critical or none", s)
+	}
+	return int(sev), nil
 }
 
 // explainJoin tells, for two captures, which side each was taken on and how
@@ -222,7 +278,13 @@ func explainJoin(w io.Writer, res *analyze.Result) {
 // colorful reports whether w is a terminal that wants colour: a character
 // device, and NO_COLOR (https://no-color.org) unset or empty.
 func colorful(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+// isTerminal reports whether w is a character device and TERM is not
+// "dumb".
+func isTerminal(w io.Writer) bool {
+	if os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := w.(*os.File)
@@ -235,7 +297,7 @@ func colorful(w io.Writer) bool {
 
 // readCapture reads one capture file ("-" is stdin). It returns what could
 // be read even when it also returns an error; a nil Input means nothing was.
-func readCapture(path string, stdin io.Reader, opt options) (*analyze.Input, error) {
+func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*analyze.Input, error) {
 	var r io.Reader = stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -243,14 +305,25 @@ func readCapture(path string, stdin io.Reader, opt options) (*analyze.Input, err
 			return nil, errors.Unwrap(err)
 		}
 		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
+		st, err := f.Stat()
+		if err == nil && st.IsDir() {
 			return nil, errors.New("is a directory, not a capture file")
 		}
 		r = f
+		if err == nil && wantProgress(opt.progress, stderr) {
+			p := newProgress(stderr, st.Size(), filepath.Base(path))
+			defer p.done()
+			r = counting{f, p}
+		}
 	}
+	return readInput(path, r, opt.maxOpen)
+}
+
+// readInput reads a capture from r, named path in the report.
+func readInput(path string, r io.Reader, maxOpen int) (*analyze.Input, error) {
 	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}
 	c, err := flows.ReadCapture(r, flows.Config{
-		MaxOpen: opt.maxOpen,
+		MaxOpen: maxOpen,
 		Emit:    func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) },
 	})
 	in.Capture = c

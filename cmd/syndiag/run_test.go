@@ -113,7 +113,13 @@ var goldenExt = map[string]string{"table": "txt", "json": "json", "markdown": "m
 // file under -update.
 func checkGolden(t *testing.T, name, output string) {
 	t.Helper()
-	golden := filepath.Join("testdata", "golden", name)
+	checkGoldenFile(t, filepath.Join("testdata", "golden", name), output)
+}
+
+// checkGoldenFile compares output with the file golden, or rewrites it
+// under -update.
+func checkGoldenFile(t *testing.T, golden, output string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(golden, []byte(output), 0o644); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows"
+	"github.com/syndiag/syndiag/report"
+)
+
+// exitInterrupted is the exit code of a run stopped by Ctrl-C (128 +
+// SIGINT, as shells report it).
+const exitInterrupted = 130
+
+const triageUsage = `syndiag triage analyzes every capture under the paths, each case on its own,
+and prints one summary for all of them.
+
+Usage:
+  syndiag triage [flags] PATH...
+
+Each PATH is a capture or a folder, searched recursively. Captures are found
+by their content (pcap, pcapng, gzip or zstd), whatever their names; other
+files are skipped and counted. A folder that holds exactly two captures is
+one case: they are joined when one is client-side and the other server-side
+(names starting with client and server, or the TTLs tell); any other capture
+is a case of its own. Other files next to a case's captures are read as the
+server's host evidence when they are (see syndiag collect).
+
+Examples:
+  syndiag triage uploads/
+  syndiag triage --format jsonl --jobs 8 uploads/ > triage.jsonl
+  syndiag triage --shard 3/16 --format jsonl uploads/ > shard-3.jsonl
+  syndiag triage --expect expected.jsonl --format jsonl incidents/
+
+Flags:
+`
+
+const triageExit = `
+Exit codes:
+  0    analyzed; no finding at or above --fail-on
+  1    a finding at or above --fail-on
+  2    bad usage, or a capture that could not be read at all (its row says why;
+       the other cases are analyzed and reported)
+  3    the findings differ from --expect (the differences are on stderr)
+  130  interrupted (Ctrl-C): the cases finished are reported
+`
+
+type triageOptions struct {
+	format, output, failOn, shard, expect, progress string
+	jobs, maxOpen                                   int
+}
+
+// shardSpec is --shard i/n: this run analyzes the cases whose name hashes
+// to i among n.
+type shardSpec struct{ i, n uint32 }
+
+func (s shardSpec) String() string {
+	if s.n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.i, s.n)
+}
+
+// has reports whether a case belongs to the shard. The case's name decides,
+// not its place in the list, so a shard keeps its cases when files are
+// added to other folders.
+func (s shardSpec) has(name string) bool {
+	if s.n == 0 {
+		return true
+	}
+	h := fnv.New32a()
+	io.WriteString(h, name)
+	return h.Sum32()%s.n == s.i-1
+}
+
+func parseShard(s string) (shardSpec, error) {
+	if s == "" {
+		return shardSpec{}, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.ParseUint(a, 10, 32)
+	n, err2 := strconv.ParseUint(b, 10, 32)
+	if !ok || err1 != nil || err2 != nil || n == 0 || i < 1 || i > n {
+		return shardSpec{}, fmt.Errorf("bad --shard %q: use i/n with 1 <= i <= n, e.g. 1/4 (shards count from 1)", s)
+	}
+	return shardSpec{uint32(i), uint32(n)}, nil
+}
+
+func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("syndiag triage", pflag.ContinueOnError)
+	var opt triageOptions
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order) or json")
+	fs.StringVarP(&opt.output, "output", "o", "", "write the output to this file instead of standard output")
+	fs.IntVarP(&opt.jobs, "jobs", "j", runtime.NumCPU(), "cases analyzed at once; memory grows with it, not with the number of files")
+	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture")
+	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a case has a finding of at least this severity: info, warning, critical or none")
+	fs.StringVar(&opt.shard, "shard", "", "analyze only shard i of n (i/n, from 1/n to n/n): split one file list over n machines; the jsonl outputs of all shards concatenate")
+	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved triage output (jsonl or json) and exit 3 when a finding appeared, disappeared or changed severity")
+	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stderr, triageUsage+fs.FlagUsages()+triageExit)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "syndiag triage: %v (try syndiag triage --help)\n", err)
+		return exitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "syndiag triage: "+format+"\n", a...)
+		return exitUsage
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		return fail("no path given (try syndiag triage --help)")
+	}
+	switch opt.format {
+	case "table", "jsonl", "json":
+	default:
+		return fail("unknown --format %q: use table, jsonl or json", opt.format)
+	}
+	limit, err := parseFailOn(opt.failOn)
+	if err != nil {
+		return fail("%v", err)
+	}
+	switch opt.progress {
+	case "auto", "always", "never":
+	default:
+		return fail("unknown --progress %q: use auto, always or never", opt.progress)
+	}
+	if opt.jobs < 1 {
+		return fail("--jobs must be at least 1")
+	}
+	shard, err := parseShard(opt.shard)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var exp *expectation
+	if opt.expect != "" {
+		if exp, err = loadExpectation(opt.expect); err != nil {
+			return fail("%v", err)
+		}
+	}
+
+	found := discover(paths)
+	var cases []caseSpec
+	var total int64
+	for _, c := range found.cases {
+		if shard.has(c.name) {
+			cases = append(cases, c)
+			for _, f := range c.files {
+				total += f.size
+			}
+		}
+	}
+
+	out := stdout
+	var outFile *os.File
+	if opt.output != "" {
+		if outFile, err = os.Create(opt.output); err != nil {
+			return fail("%v", err)
+		}
+		defer outFile.Close()
+		out = outFile
+	}
+	bw := bufio.NewWriter(out)
+
+	var prog *progress
+	if wantProgress(opt.progress, stderr) && len(cases) > 0 {
+		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(cases)))
+	}
+
+	// Cases run in parallel; their summaries are written in name order,
+	// each as soon as those before it are done, so jsonl streams and
+	// does not depend on --jobs.
+	summaries := make([]*report.CaseSummary, len(cases))
+	var werr error
+	done := 0
+	emitted := 0
+	emit := func() {
+		for emitted < len(cases) && summaries[emitted] != nil {
+			if opt.format == "jsonl" && werr == nil {
+				werr = report.CaseJSONL(bw, *summaries[emitted])
+			}
+			emitted++
+		}
+		if opt.format == "jsonl" && werr == nil {
+			werr = bw.Flush()
+		}
+	}
+	type result struct {
+		i int
+		s *report.CaseSummary
+	}
+	work := make(chan int)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range min(opt.jobs, max(len(cases), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				s := triageCase(ctx, cases[i], opt, prog)
+				results <- result{i, s}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for i := range cases {
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	interrupted := 0
+	for r := range results {
+		done++
+		if r.s == nil {
+			interrupted++
+			continue
+		}
+		summaries[r.i] = r.s
+		prog.describe(fmt.Sprintf("cases %d/%d", done, len(cases)))
+		emit()
+	}
+	prog.done()
+	var finished []report.CaseSummary
+	for _, s := range summaries {
+		if s != nil {
+			finished = append(finished, *s)
+		}
+	}
+	interrupted = len(cases) - len(finished)
+	if ctx.Err() != nil && opt.format == "jsonl" && werr == nil {
+		// Write the finished cases that waited behind an interrupted one.
+		for i := emitted; i < len(summaries) && werr == nil; i++ {
+			if summaries[i] != nil {
+				werr = report.CaseJSONL(bw, *summaries[i])
+			}
+		}
+	}
+
+	// Files read as host evidence were not skipped.
+	used := map[string]bool{}
+	for _, c := range finished {
+		for _, e := range c.Evidence {
+			used[e] = true
+		}
+	}
+	found.skipped = slices.DeleteFunc(found.skipped, func(p string) bool { return used[p] })
+	t := report.Triage{Cases: finished, Skipped: found.skipped, Interrupted: interrupted, Shard: shard.String()}
+	if werr == nil {
+		switch opt.format {
+		case "json":
+			werr = report.TriageJSON(bw, t)
+		case "table":
+			report.RankCases(t.Cases)
+			werr = report.TriageText(bw, t, report.Options{Color: opt.output == "" && colorful(stdout)})
+		}
+	}
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if outFile != nil {
+		if cerr := outFile.Close(); werr == nil {
+			werr = cerr
+		}
+	}
+	if werr != nil {
+		return fail("writing the output: %v", werr)
+	}
+
+	unreadable := 0
+	for _, c := range finished {
+		if c.Unreadable() {
+			unreadable++
+		}
+	}
+	if opt.format != "table" {
+		// The table says all this itself.
+		fmt.Fprintf(stderr, "syndiag triage: %s analyzed", plural(len(finished), "case"))
+		if unreadable > 0 {
+			fmt.Fprintf(stderr, ", %d of them unreadable", unreadable)
+		}
+		if len(found.skipped) > 0 {
+			fmt.Fprintf(stderr, "; %s skipped, not captures", plural(len(found.skipped), "file"))
+		}
+		fmt.Fprintln(stderr)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "syndiag triage: interrupted: %s not analyzed\n", plural(interrupted, "case"))
+		return exitInterrupted
+	}
+	code := exitOK
+	if exp != nil {
+		got := expectationOfCases(finished)
+		if diff := exp.compare(got, shard.has); len(diff) > 0 {
+			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", opt.expect)
+			for _, d := range diff {
+				fmt.Fprintf(stderr, "  %s\n", d)
+			}
+			code = exitExpect
+		}
+	}
+	if unreadable > 0 {
+		return exitUsage
+	}
+	if code == exitOK && limit >= 0 {
+		for _, c := range finished {
+			for _, f := range c.Findings {
+				if sev, _ := analyze.ParseSeverity(f.Severity); sev >= analyze.Severity(limit) {
+					return exitFindings
+				}
+			}
+		}
+	}
+	return code
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// triageCase reads and analyzes one case and keeps its summary. It returns
+// nil when the run was interrupted before the case was done.
+func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress) *report.CaseSummary {
+	s := &report.CaseSummary{Name: c.name}
+	if c.problem != "" {
+		s.Files = []report.CaseFile{{Path: c.name, Role: string(analyze.RoleUnknown), Error: c.problem}}
+		s.Errors = []string{c.name + ": " + c.problem}
+		return s
+	}
+	var inputs []analyze.Input
+	var unread []report.CaseFile
+	sizes := map[string]int64{}
+	for _, f := range c.files {
+		sizes[f.path] = f.size
+		in, err := readCaseFile(ctx, f, opt.maxOpen, prog)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", f.path, err))
+		}
+		if in == nil {
+			unread = append(unread, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: err.Error()})
+			continue
+		}
+		inputs = append(inputs, *in)
+	}
+	if len(inputs) > 0 {
+		ev, used := caseEvidence(c.evidence)
+		res := analyze.AnalyzeWithEvidence(inputs, ev)
+		errs := s.Errors
+		*s = report.Summarize(res)
+		s.Name, s.Errors, s.Evidence = c.name, errs, used
+		for i := range s.Files {
+			s.Files[i].Bytes = sizes[s.Files[i].Path]
+		}
+	}
+	s.Files = append(s.Files, unread...)
+	return s
+}
+
+// readCaseFile reads one capture of a case, stopping when ctx is done.
+func readCaseFile(ctx context.Context, f caseInput, maxOpen int, prog *progress) (*analyze.Input, error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer file.Close()
+	var r io.Reader = ctxReader{ctx, file}
+	if prog != nil {
+		r = counting{r, prog}
+	}
+	in, err := readInput(f.path, r, maxOpen)
+	if in != nil {
+		in.Role = f.role
+	}
+	return in, err
+}
+
+// ctxReader stops reading when its context is done, so that Ctrl-C stops
+// a capture being read.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+// caseEvidence reads the files next to a case's captures that are host
+// evidence, and returns nil when none is.
+func caseEvidence(paths []string) (*analyze.HostEvidence, []string) {
+	ev := analyze.NewHostEvidence()
+	var used []string
+	for _, p := range paths {
+		// A file that is not evidence, or is another host's, is passed
+		// over: it is whatever else an upload holds.
+		if addEvidence(ev, p) == nil {
+			used = append(used, p)
+		}
+	}
+	if len(used) == 0 {
+		return nil, nil
+	}
+	return ev, used
+}
