@@ -94,11 +94,11 @@ func discover(paths []string) discovery {
 				}
 				return nil
 			}
-			if !e.Type().IsRegular() {
-				return nil
-			}
 			info, err := e.Info()
-			if err != nil {
+			if err == nil && e.Type()&fs.ModeSymlink != 0 {
+				info, err = os.Stat(p) // a link to a capture is read; one to a folder is not followed
+			}
+			if err != nil || !info.Mode().IsRegular() {
 				return nil
 			}
 			add(p, info.Size())

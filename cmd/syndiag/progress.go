@@ -29,15 +29,18 @@ func newProgress(w io.Writer, total int64, desc string) *progress {
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionFullWidth(),
+		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionUseANSICodes(true),
 		progressbar.OptionSetRenderBlankState(false),
 		progressbar.OptionSetVisibility(false),
 	)
+	// The clock of rate and ETA starts now, not when the bar appears.
+	bar.StartWithoutRender()
 	return &progress{bar: bar, start: time.Now(), desc: desc}
 }
 

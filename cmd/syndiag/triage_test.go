@@ -73,6 +73,13 @@ func triageTree(t *testing.T, dir string) {
 	write("uploads/misc/trace.pcap.bz2", []byte("BZh91AY&SY\x00\x00\x00\x00"))
 	write("uploads/misc/README.md", []byte("# Uploads\n"))
 	write("uploads/misc/photo.jpg", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0})
+	// A link to a capture is read; a link to a folder is not followed.
+	if err := os.Symlink("renamed.bin", filepath.Join(dir, "uploads/misc/link-to-renamed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../acme-1234", filepath.Join(dir, "uploads/misc/link-to-acme")); err != nil {
+		t.Fatal(err)
+	}
 	write("uploads/.DS_Store", []byte{0, 0, 0, 1, 'B', 'u', 'd', '1'})
 }
 
