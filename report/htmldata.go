@@ -1,0 +1,159 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// Limits that keep the page readable and small whatever the capture.
+const (
+	// maxMarks is how many SYN transmissions a timeline draws one by one;
+	// past it, they are counted in time bins.
+	maxMarks = 3000
+	// maxLanes is how many sources a timeline gives a lane of their own.
+	maxLanes = 24
+	// maxPAWSSources is how many sources get a TSval chart.
+	maxPAWSSources = 6
+	// maxPAWSPoints is how many SYNs a TSval chart draws.
+	maxPAWSPoints = 1500
+	// maxQueueCharts and maxLatencyCharts bound the charts per kind.
+	maxQueueCharts   = 3
+	maxLatencyCharts = 4
+	// maxStepPoints bounds a step line (the accept queue's occupancy).
+	maxStepPoints = 1500
+	// maxSourceRows and maxAttemptRows bound the tables.
+	maxSourceRows  = 200
+	maxAttemptRows = 100
+)
+
+// timebase puts the times of every capture on one axis: seconds since the
+// earliest packet, with a joined server capture's times moved onto the
+// client capture's clock (minus the clock offset).
+type timebase struct {
+	t0    int64
+	shift []int64 // per capture, ns subtracted from its times
+	span  float64 // seconds
+}
+
+func newTimebase(res *analyze.Result) timebase {
+	tb := timebase{shift: make([]int64, len(res.Captures))}
+	if j := res.Join; j != nil && j.Problem == "" {
+		tb.shift[j.Server] = int64(j.Offset * 1e9)
+	}
+	first, last, any := int64(0), int64(0), false
+	for i, c := range res.Captures {
+		if c.Packets == 0 {
+			continue
+		}
+		f, l := c.First-tb.shift[i], c.Last-tb.shift[i]
+		if !any || f < first {
+			first = f
+		}
+		if !any || l > last {
+			last = l
+		}
+		any = true
+	}
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if t := a.FirstSYN() - tb.shift[a.Capture]; !any || t < first {
+			first, any = t, true
+		}
+	}
+	tb.t0 = first
+	tb.span = round4(float64(last-first) / 1e9)
+	return tb
+}
+
+// x is a capture time on the common axis, in seconds.
+func (tb timebase) x(capture int, t int64) float64 {
+	return round4(float64(t-tb.shift[capture]-tb.t0) / 1e9)
+}
+
+// joined reports whether res holds a joined client and server capture.
+func joined(res *analyze.Result) bool { return res.Join != nil && res.Join.Problem == "" }
+
+// buildHTML lays out the HTML report as data: findings first, then the
+// charts that show the evidence, the tables, and the details the terminal
+// report also has.
+func buildHTML(res *analyze.Result, opt Options) *htmlPage {
+	tb := newTimebase(res)
+	p := &htmlPage{Title: "syndiag report"}
+	for _, c := range res.Captures {
+		s := fmt.Sprintf("%s (%s side", c.Path, c.Role)
+		if c.RoleInferred {
+			s += ", inferred"
+		}
+		s += ")"
+		if c.Packets > 0 {
+			s += fmt.Sprintf(": %s packets from %s UTC, %s", count(c.Packets), time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05"), duration(time.Duration(c.Last-c.First)))
+		}
+		p.Subtitle = append(p.Subtitle, s)
+	}
+	if len(res.Captures) == 1 {
+		p.Title = "syndiag report: " + filepath.Base(res.Captures[0].Path)
+	}
+	p.Summary = htmlSummary(res)
+	for _, f := range res.Findings {
+		hf := htmlFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
+		if len(res.Captures) > 1 {
+			hf.Where = filepath.Base(res.Captures[f.Capture].Path)
+		}
+		if f.AffectedAttempts > 0 {
+			hf.Affected = fmt.Sprintf("%s from %s", plural(f.AffectedAttempts, "attempt"), plural(f.AffectedSources, "source"))
+		}
+		p.Findings = append(p.Findings, hf)
+	}
+	sections := []htmlSection{timelineSection(res, tb), queueSection(res, tb), latencySection(res), pawsSection(res, tb)}
+	// The timestamp charts come second when they show the diagnosis, last
+	// when they only show timestamps.
+	for _, f := range res.Findings {
+		if f.Kind == analyze.KindPerHostPAWS {
+			sections = []htmlSection{sections[0], sections[3], sections[1], sections[2]}
+			break
+		}
+	}
+	for _, s := range sections {
+		if len(s.Charts) > 0 || len(s.Notes) > 0 {
+			p.Sections = append(p.Sections, s)
+		}
+	}
+	p.Tables = append(p.Tables, sourceTable(res), attemptTable(res, tb))
+	d := &page{}
+	captures(d, res)
+	join(d, res)
+	evidence(d, res)
+	servers(d, res)
+	latency(d, res)
+	p.Details = d.blocks
+	return p
+}
+
+// htmlSummary counts what the captures hold, in a few phrases.
+func htmlSummary(res *analyze.Result) []string {
+	if len(res.Attempts) == 0 {
+		return []string{"No TCP handshake (SYN) in the capture."}
+	}
+	var failed, retx, syns int
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		syns += len(a.SYNs)
+		if a.Outcome.Failed() {
+			failed++
+		}
+		if a.Retransmissions() > 0 {
+			retx++
+		}
+	}
+	out := []string{
+		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", plural(len(res.Attempts), "handshake attempt"), plural(syns, "SYN transmission"), failed, retx),
+		fmt.Sprintf("%s, %s", plural(len(res.Sources), "client source address"), plural(len(res.Servers), "server endpoint")),
+	}
+	if len(res.Findings) == 0 {
+		out = append(out, "no findings: every handshake completed at the first SYN, or no model found a cause")
+	}
+	return out
+}

@@ -1,0 +1,273 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The HTML report is built in two steps: the figures become a plain data
+// model (htmlPage: sections of charts, each with axes and series of points,
+// and tables), and a renderer turns the model into HTML and SVG. The golden
+// tests check the model, which holds every number drawn, instead of pixels.
+
+// htmlPage is the HTML report as data.
+type htmlPage struct {
+	Title    string
+	Subtitle []string // the captures, their span and sides
+	Summary  []string // one-line facts under the title
+	Findings []htmlFinding
+	Sections []htmlSection
+	Tables   []htmlTable
+	// Details are the sections shared with the terminal report (captures,
+	// join, host evidence, handshakes and latency per server).
+	Details []block
+}
+
+// htmlFinding is a finding as the page shows it.
+type htmlFinding struct {
+	Kind, Severity string
+	Confidence     float64
+	Where          string // the capture, when there are several
+	Affected       string
+	Summary        string
+	Evidence       []string
+	Recommendation string
+}
+
+// htmlSection is a heading, a paragraph saying how to read its charts, the
+// charts, and notes on what was left out.
+type htmlSection struct {
+	ID, Title string
+	Intro     string
+	Charts    []chart
+	Notes     []string
+	// Small lays the charts out side by side (small multiples).
+	Small bool
+}
+
+// chart is one SVG figure: two axes and series of points in axis units.
+type chart struct {
+	ID    string // unique in the page
+	Kind  string // timeline, paws, queue or latency: the data-chart attribute
+	Title string
+	Desc  string // the text alternative
+	X, Y  axis
+	// Lanes name the rows of a timeline, lane i centred at y = i and drawn
+	// from the top.
+	Lanes  []string
+	Series []series
+	Notes  []string
+	Height int // of the plot area, in px
+}
+
+// axis is a linear axis from Min to Max with labelled ticks.
+type axis struct {
+	Label    string
+	Min, Max float64
+	Ticks    []tick
+}
+
+type tick struct {
+	V     float64
+	Label string
+}
+
+// Series kinds: how the points are drawn.
+const (
+	seriesMarks     = "marks"      // a shape at (X, Y)
+	seriesBars      = "bars"       // a rectangle [X, X2] × [Y, Y2]
+	seriesStep      = "step"       // a step line through (X, Y), each value holding until the next X
+	seriesSegments  = "segments"   // a line from (X, Y) to (X2, Y2)
+	seriesTicksUp   = "ticks-up"   // a short vertical line above (X, Y)
+	seriesTicksDown = "ticks-down" // a short vertical line below (X, Y)
+)
+
+// series is a set of points drawn alike; Style names its colour (a CSS
+// class), Shape its marks, and Name its legend entry.
+type series struct {
+	Name   string
+	Style  string
+	Kind   string
+	Shape  string // marks: circle, square, diamond, triangle, triangle-down, cross
+	Dashed bool
+	Points []point
+	// NoLegend keeps the series out of the legend (lines that join marks).
+	NoLegend bool
+	// Count is what the legend counts when the points are not the things
+	// counted (bars of SYNs); 0 for marks, whose points are.
+	Count int
+}
+
+type point struct {
+	X, Y   float64
+	X2, Y2 float64
+	Hollow bool   // marks: drawn as an outline (a SYN nothing answered)
+	Title  string // the tooltip
+	Text   string // a label drawn at (X2, Y2), for segments
+}
+
+// dump writes the model as stable text, for the golden files.
+func (p *htmlPage) dump(w io.Writer) {
+	fmt.Fprintf(w, "title %q\n", p.Title)
+	for _, s := range p.Subtitle {
+		fmt.Fprintf(w, "subtitle %q\n", s)
+	}
+	for _, s := range p.Summary {
+		fmt.Fprintf(w, "summary %q\n", s)
+	}
+	for _, f := range p.Findings {
+		fmt.Fprintf(w, "finding %s %s %.2f %q %q (%d evidence)\n", f.Severity, f.Kind, f.Confidence, f.Where, f.Affected, len(f.Evidence))
+	}
+	for _, s := range p.Sections {
+		fmt.Fprintf(w, "\nsection %s %q (%d charts)\n", s.ID, s.Title, len(s.Charts))
+		for _, n := range s.Notes {
+			fmt.Fprintf(w, "  note %q\n", n)
+		}
+		for _, c := range s.Charts {
+			c.dump(w)
+		}
+	}
+	for _, t := range p.Tables {
+		fmt.Fprintf(w, "\ntable %s %q %d rows\n", t.ID, t.Title, len(t.Rows))
+		fmt.Fprintf(w, "  header %s\n", strings.Join(t.Header, " | "))
+		for _, r := range t.Rows {
+			cells := make([]string, len(r))
+			for i, c := range r {
+				cells[i] = c.Text
+			}
+			fmt.Fprintf(w, "  row %s\n", strings.Join(cells, " | "))
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(w, "  note %q\n", n)
+		}
+	}
+	for _, b := range p.Details {
+		if b.kind == blockHeading {
+			fmt.Fprintf(w, "\ndetail %q\n", b.text)
+		}
+	}
+}
+
+func (c *chart) dump(w io.Writer) {
+	fmt.Fprintf(w, "  chart %s %s %q\n", c.ID, c.Kind, c.Title)
+	fmt.Fprintf(w, "    desc %q\n", c.Desc)
+	for _, a := range []struct {
+		name string
+		ax   axis
+	}{{"x", c.X}, {"y", c.Y}} {
+		var ts []string
+		for _, t := range a.ax.Ticks {
+			ts = append(ts, num(t.V)+"="+t.Label)
+		}
+		fmt.Fprintf(w, "    %s %q [%s, %s] ticks %s\n", a.name, a.ax.Label, num(a.ax.Min), num(a.ax.Max), strings.Join(ts, " "))
+	}
+	if len(c.Lanes) > 0 {
+		fmt.Fprintf(w, "    lanes %s\n", strings.Join(c.Lanes, " | "))
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "    note %q\n", n)
+	}
+	for _, s := range c.Series {
+		fmt.Fprintf(w, "    series %q %s %s %s: %d points", s.Name, s.Kind, s.Style, s.Shape, len(s.Points))
+		if s.Count > 0 {
+			fmt.Fprintf(w, ", counting %d", s.Count)
+		}
+		fmt.Fprintln(w)
+		for _, pt := range s.Points {
+			line := "      " + num(pt.X) + " " + num(pt.Y)
+			if s.Kind == seriesBars || s.Kind == seriesSegments {
+				line += " " + num(pt.X2) + " " + num(pt.Y2)
+			}
+			if pt.Hollow {
+				line += " hollow"
+			}
+			if pt.Text != "" {
+				line += " label " + strconv.Quote(pt.Text)
+			}
+			if pt.Title != "" {
+				line += " " + strconv.Quote(pt.Title)
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// num formats an axis value: the shortest form that reads back the same.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// round4 rounds to 4 decimals (0.1 ms on a time axis), so that the model,
+// and the page, do not carry float noise.
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// niceTicks returns about n round tick values covering [lo, hi], and the
+// step between them.
+func niceTicks(lo, hi float64, n int) ([]float64, float64) {
+	if hi <= lo {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / float64(max(n, 1))
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, math.Round(v/step)*step)
+	}
+	return out, step
+}
+
+// linearAxis makes an axis over [lo, hi] with about n ticks labelled by
+// format.
+func linearAxis(label string, lo, hi float64, n int, format func(v, step float64) string) axis {
+	if hi <= lo {
+		hi = lo + 1
+	}
+	vs, step := niceTicks(lo, hi, n)
+	a := axis{Label: label, Min: round4(lo), Max: round4(hi)}
+	for _, v := range vs {
+		a.Ticks = append(a.Ticks, tick{V: round4(v), Label: format(v, step)})
+	}
+	return a
+}
+
+// plainNumber labels a tick with as many decimals as the step needs (2.5
+// needs one).
+func plainNumber(v, step float64) string {
+	return strconv.FormatFloat(v+0, 'f', decimals(step), 64)
+}
+
+// decimals is how many decimals show every multiple of step exactly.
+func decimals(step float64) int {
+	for d := 0; d < 8; d++ {
+		x := step * math.Pow10(d)
+		if math.Abs(x-math.Round(x)) < 1e-6*x {
+			return d
+		}
+	}
+	return 8
+}
+
+// tsvalNumber labels a TSval tick, in millions when the values are large.
+func tsvalNumber(v, step float64) string {
+	if math.Abs(v) < 1e7 && step < 1e6 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	if v == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(v/1e6, 'f', decimals(step/1e6), 64) + "M"
+}
+
+// timeAxis is the x axis of every time chart: seconds since the start of
+// the captures, over [0, span].
+func timeAxis(span float64) axis {
+	return linearAxis("time since capture start (s)", 0, max(span, 1), 10, plainNumber)
+}

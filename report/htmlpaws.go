@@ -1,0 +1,234 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+
+	"github.com/syndiag/syndiag/analyze"
+)
+
+// pawsSection draws, per client source address that sent TCP timestamps,
+// each SYN's TSval against time, with the per-host PAWS replay's decision:
+// hosts behind one NAT address show as parallel clock lines, and the SYNs
+// the rule drops sit below the stamp the server remembered. The shape is
+// the rule's decision, the colour what happened to the SYN, so a server
+// that runs the rule shows only red crosses and blue circles.
+func pawsSection(res *analyze.Result, tb timebase) htmlSection {
+	s := htmlSection{ID: "paws", Title: "TCP timestamps per source address (per-host PAWS)", Small: true,
+		Intro: "Each SYN's TSval against the time it was captured, one chart per client address. Several hosts behind one NAT address show as parallel lines, one per timestamp clock. The shape is what the per-host PAWS rule of Linux < 4.12 with net.ipv4.tcp_tw_recycle=1 decides when the capture is replayed through it (a circle: accepted, a cross: rejected, because the SYN's TSval is behind the stamp the server stored when it closed a connection from that address less than 60 s before; the stamp is the black line); the colour is what happened to the SYN (blue: answered, red: no answer). Crosses that were answered mean the server did not run the rule."}
+	for _, ci := range captureOrder(res) {
+		if joined(res) && ci == res.Join.Client {
+			continue // the rule keys on the addresses the server sees
+		}
+		s.Charts = append(s.Charts, pawsCharts(res, tb, ci, &s)...)
+	}
+	found := map[int]bool{}
+	for _, f := range res.Findings {
+		if f.Kind == analyze.KindPerHostPAWS {
+			found[f.Capture] = true
+			s.Notes = append(s.Notes, "Finding per_host_paws: "+f.Summary+".")
+		}
+	}
+	if len(found) == 0 && len(s.Charts) > 0 {
+		s.Notes = append(s.Notes, "No per_host_paws finding: the SYNs the rule would reject are not the ones that went unanswered, so the server did not apply it, or too few SYNs were lost to tell.")
+	}
+	return s
+}
+
+type pawsSource struct {
+	ip                     netip.Addr
+	syns, rejected, missed int
+	pts                    []pawsPoint
+}
+
+type pawsPoint struct {
+	attempt, syn int
+	t            int64
+	tsval        uint32
+	answered     bool
+	decision     *analyze.PAWSDecision
+}
+
+func pawsCharts(res *analyze.Result, tb timebase, ci int, s *htmlSection) []chart {
+	replay := analyze.ReplayPAWS(res, ci)
+	decided := map[[2]int]*analyze.PAWSDecision{}
+	for i := range replay.Decisions {
+		d := &replay.Decisions[i]
+		decided[[2]int{d.Attempt, d.SYN}] = d
+	}
+	bySrc := map[netip.Addr]*pawsSource{}
+	for i := range res.Attempts {
+		a := &res.Attempts[i]
+		if a.Capture != ci {
+			continue
+		}
+		answered := a.SYNsAnswered()
+		for k, syn := range a.SYNs {
+			if !syn.Opts.Timestamps {
+				continue
+			}
+			src := bySrc[a.Client.Addr()]
+			if src == nil {
+				src = &pawsSource{ip: a.Client.Addr()}
+				bySrc[src.ip] = src
+			}
+			p := pawsPoint{attempt: i, syn: k, t: syn.Time, tsval: syn.Opts.TSval, answered: answered[k], decision: decided[[2]int{i, k}]}
+			src.syns++
+			if p.decision != nil && p.decision.Reject {
+				src.rejected++
+			}
+			if !p.answered {
+				src.missed++
+			}
+			src.pts = append(src.pts, p)
+		}
+	}
+	if len(bySrc) == 0 {
+		return nil
+	}
+	srcs := make([]*pawsSource, 0, len(bySrc))
+	for _, src := range bySrc {
+		srcs = append(srcs, src)
+	}
+	// The sources that show the rule at work first: SYNs it rejects, then
+	// SYNs nobody answered, then the busiest.
+	slices.SortFunc(srcs, func(a, b *pawsSource) int {
+		return cmp.Or(cmp.Compare(b.rejected, a.rejected), cmp.Compare(b.missed, a.missed), cmp.Compare(b.syns, a.syns), a.ip.Compare(b.ip))
+	})
+	name := filepath.Base(res.Captures[ci].Path)
+	if len(srcs) > maxPAWSSources {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", name, len(srcs)-maxPAWSSources, maxPAWSSources))
+		srcs = srcs[:maxPAWSSources]
+	}
+	if !replay.Applies {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s is a client-side capture: the rule keys on the address the server sees, so it is not replayed here (every SYN is a circle).", name))
+	}
+	stamps := map[netip.Addr][]analyze.PAWSStamp{}
+	for _, st := range replay.Stamps {
+		if st.Stored {
+			stamps[st.Source] = append(stamps[st.Source], st)
+		}
+	}
+	var out []chart
+	for k, src := range srcs {
+		out = append(out, pawsChart(res, tb, ci, k, src, stamps[src.ip], replay.Applies))
+	}
+	return out
+}
+
+// pawsKinds are the four combinations of the rule's decision and the SYN's
+// fate, each a series.
+var pawsKinds = []struct {
+	reject, answered bool
+	name, style      string
+	shape            string
+}{
+	{false, true, "rule accepts, answered", "paws-ok", "circle"},
+	{false, false, "rule accepts, no answer", "paws-lost", "circle"},
+	{true, false, "rule rejects, no answer", "paws-lost", "cross"},
+	{true, true, "rule rejects, but answered: not in force", "paws-ok", "cross"},
+}
+
+func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, stamps []analyze.PAWSStamp, applies bool) chart {
+	ch := chart{ID: fmt.Sprintf("paws-%d-%d", ci, k), Kind: "paws", X: timeAxis(tb.span), Height: 170}
+	ch.Title = fmt.Sprintf("%s: %s", src.ip, plural(src.syns, "SYN"))
+	if applies {
+		ch.Title += fmt.Sprintf(", %d rejected by the rule, %d unanswered", src.rejected, src.missed)
+	} else {
+		ch.Title += fmt.Sprintf(", %d unanswered", src.missed)
+	}
+	pts := src.pts
+	if len(pts) > maxPAWSPoints {
+		pts = samplePAWS(pts)
+		ch.Notes = append(ch.Notes, fmt.Sprintf("%d of the %d SYNs drawn: all that the rule rejects or nobody answered, and an even sample of the rest.", len(pts), len(src.pts)))
+	}
+	lo, hi := float64(pts[0].tsval), float64(pts[0].tsval)
+	for _, p := range pts {
+		lo, hi = min(lo, float64(p.tsval)), max(hi, float64(p.tsval))
+	}
+	for _, st := range stamps {
+		lo, hi = min(lo, float64(st.TSval)), max(hi, float64(st.TSval))
+	}
+	pad := max((hi-lo)*0.08, 500)
+	ch.Y = linearAxis("TSval (timestamp ticks)", max(lo-pad, 0), min(hi+pad, 1<<32-1), 5, tsvalNumber)
+	for _, kind := range pawsKinds {
+		if !applies && kind.reject {
+			continue
+		}
+		s := series{Name: kind.name, Style: kind.style, Kind: seriesMarks, Shape: kind.shape}
+		if !applies {
+			s.Name = "answered"
+			if !kind.answered {
+				s.Name = "no answer"
+			}
+		}
+		for _, p := range pts {
+			reject := p.decision != nil && p.decision.Reject
+			if reject != kind.reject || p.answered != kind.answered {
+				continue
+			}
+			a := &res.Attempts[p.attempt]
+			t := fmt.Sprintf("%s → %s SYN %d, TSval %d at %s s", a.Client, a.Server, p.syn+1, p.tsval, num(tb.x(ci, p.t)))
+			if d := p.decision; d != nil && d.InForce {
+				t += fmt.Sprintf("; stamp in force %d, %d ticks behind it", d.Stamp, int32(d.Stamp-d.TSval))
+			}
+			s.Points = append(s.Points, point{X: tb.x(ci, p.t), Y: float64(p.tsval), Hollow: !p.answered && !kind.reject, Title: t})
+		}
+		if len(s.Points) > 0 {
+			ch.Series = append(ch.Series, s)
+		}
+	}
+	if len(stamps) > 0 {
+		// A stored stamp holds until the next replaces it; it drops SYNs
+		// only while it is younger than 60 s (TCP_PAWS_MSL).
+		line := series{Name: "stamp stored at TIME_WAIT (tcpm_ts), in force for 60 s", Style: "stamp", Kind: seriesSegments}
+		for i, st := range stamps {
+			end := st.Time + 60e9
+			if i+1 < len(stamps) && stamps[i+1].Time < end {
+				end = stamps[i+1].Time
+			}
+			end = min(end, tb.t0+int64(tb.span*1e9)+tb.shift[ci])
+			line.Points = append(line.Points, point{X: tb.x(ci, st.Time), Y: float64(st.TSval), X2: tb.x(ci, end), Y2: float64(st.TSval),
+				Title: fmt.Sprintf("TSval %d stored at %s s when the server closed %s first", st.TSval, num(tb.x(ci, st.Time)), res.Attempts[st.Attempt].Client)})
+		}
+		ch.Series = append(ch.Series, line)
+	}
+	ch.Desc = fmt.Sprintf("TSval against time for %s in %s: %s.", src.ip, filepath.Base(res.Captures[ci].Path), ch.Title)
+	return ch
+}
+
+// samplePAWS keeps every SYN that the rule rejects or nobody answered and
+// an even sample of the others, up to maxPAWSPoints.
+func samplePAWS(pts []pawsPoint) []pawsPoint {
+	var keep []pawsPoint
+	var rest []int
+	for i, p := range pts {
+		if !p.answered || p.decision != nil && p.decision.Reject {
+			keep = append(keep, p)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	room := max(maxPAWSPoints-len(keep), 0)
+	if len(keep) > maxPAWSPoints {
+		step := float64(len(keep)) / float64(maxPAWSPoints)
+		var k []pawsPoint
+		for i := 0; i < maxPAWSPoints; i++ {
+			k = append(k, keep[int(float64(i)*step)])
+		}
+		keep, room = k, 0
+	}
+	if room > 0 && len(rest) > 0 {
+		step := float64(len(rest)) / float64(room)
+		for i := 0; i < room && int(float64(i)*step) < len(rest); i++ {
+			keep = append(keep, pts[rest[int(float64(i)*step)]])
+		}
+	}
+	slices.SortFunc(keep, func(a, b pawsPoint) int {
+		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.attempt, b.attempt), cmp.Compare(a.syn, b.syn))
+	})
+	return keep
+}
