@@ -68,6 +68,10 @@ th[aria-sort=ascending] button::after{content:" ▲"}
 th[aria-sort=descending] button::after{content:" ▼"}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 tr.error td{background:#fff4ec}
+.err{color:#a33d00;font-weight:600}
+td .summary{color:#444}
+td .badge{white-space:nowrap}
+tr.sev-none,tr.sev-critical,tr.sev-warning,tr.sev-info{border-left:0}
 footer{margin-top:2em;border-top:1px solid #ddd;color:#555;font-size:.88em}
 @media print{
 body{font-size:10pt;max-width:none;padding:0}

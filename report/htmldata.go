@@ -8,11 +8,13 @@ import (
 	"github.com/syndiag/syndiag/analyze"
 )
 
+// maxMarks is how many SYN transmissions a timeline draws one by one; past
+// it, they are counted in time bins. A variable, so tests can bin small
+// captures.
+var maxMarks = 3000
+
 // Limits that keep the page readable and small whatever the capture.
 const (
-	// maxMarks is how many SYN transmissions a timeline draws one by one;
-	// past it, they are counted in time bins.
-	maxMarks = 3000
 	// maxLanes is how many sources a timeline gives a lane of their own.
 	maxLanes = 24
 	// maxPAWSSources is how many sources get a TSval chart.

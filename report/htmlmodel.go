@@ -176,7 +176,7 @@ func (c *chart) dump(w io.Writer) {
 			fmt.Fprintf(w, ", counting %d", s.Count)
 		}
 		fmt.Fprintln(w)
-		for _, pt := range s.Points {
+		for k, pt := range s.Points {
 			line := "      " + num(pt.X) + " " + num(pt.Y)
 			if s.Kind == seriesBars || s.Kind == seriesSegments {
 				line += " " + num(pt.X2) + " " + num(pt.Y2)
@@ -187,7 +187,8 @@ func (c *chart) dump(w io.Writer) {
 			if pt.Text != "" {
 				line += " label " + strconv.Quote(pt.Text)
 			}
-			if pt.Title != "" {
+			// Tooltips repeat what the points say; a few show their form.
+			if pt.Title != "" && k < 3 {
 				line += " " + strconv.Quote(pt.Title)
 			}
 			fmt.Fprintln(w, line)

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+// HTMLIndex writes triage's index page: a row per case, in the order given
+// (triage ranks them), with its worst severity, its findings, its counts,
+// and a link to the case's own HTML report when there is one; cases whose
+// files could not be read show their errors. The page is self-contained,
+// like HTML's, and loads nothing.
+func HTMLIndex(w io.Writer, title string, cases []CaseSummary, opt Options) error {
+	bw := bufio.NewWriter(w)
+	if title == "" {
+		title = "syndiag triage"
+	}
+	writeHead(bw, title)
+	fmt.Fprintf(bw, "<header>\n<h1>%s</h1>\n<ul class=\"facts\">\n", esc(title))
+	for _, s := range indexFacts(cases) {
+		fmt.Fprintf(bw, "<li>%s</li>\n", esc(s))
+	}
+	bw.WriteString("</ul>\n</header>\n<main>\n<section id=\"cases\">\n<h2>Cases, most severe first</h2>\n")
+	bw.WriteString("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Case</th><th scope=\"col\">Worst</th><th scope=\"col\">Findings</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">Failed</th><th scope=\"col\" class=\"num\">SYN retx</th><th scope=\"col\">Captures</th></tr></thead>\n<tbody>\n")
+	for i, c := range cases {
+		indexRow(bw, i+1, c)
+	}
+	bw.WriteString("</tbody></table></div>\n</section>\n</main>\n")
+	writeFoot(bw)
+	return bw.Flush()
+}
+
+// indexFacts counts the cases by worst severity.
+func indexFacts(cases []CaseSummary) []string {
+	by := map[string]int{}
+	errs := 0
+	for _, c := range cases {
+		by[c.Worst]++
+		if len(c.Errors) > 0 {
+			errs++
+		}
+	}
+	out := []string{fmt.Sprintf("%s: %d critical, %d warning, %d info, %d without findings", plural(len(cases), "case"), by["critical"], by["warning"], by["info"], by[""])}
+	if errs > 0 {
+		out = append(out, fmt.Sprintf("%s with files that could not be read in full", plural(errs, "case")))
+	}
+	return out
+}
+
+// indexSeverityKey sorts the Worst column: critical first when descending.
+var indexSeverityKey = map[string]string{"critical": "3", "warning": "2", "info": "1", "": "0"}
+
+func indexRow(w *bufio.Writer, rank int, c CaseSummary) {
+	sev := c.Worst
+	label := strings.ToUpper(sev)
+	if sev == "" {
+		sev, label = "none", "OK"
+	}
+	class := "sev-" + sev
+	if len(c.Errors) > 0 {
+		class += " error"
+	}
+	fmt.Fprintf(w, "<tr class=\"%s\"><td class=\"num\">%d</td><td>", esc(class), rank)
+	if c.Report != "" {
+		fmt.Fprintf(w, "<a href=\"%s\">%s</a>", esc(relativeLink(c.Report)), esc(c.Name))
+	} else {
+		w.WriteString(esc(c.Name))
+	}
+	if c.Joined {
+		w.WriteString(" <span class=\"note\">(client and server joined)</span>")
+	}
+	for _, e := range c.Errors {
+		fmt.Fprintf(w, "<br><span class=\"err\">error: %s</span>", esc(e))
+	}
+	fmt.Fprintf(w, "</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey[c.Worst], esc(label))
+	for i, f := range c.Findings {
+		if i == 3 {
+			fmt.Fprintf(w, "<br>and %d more", len(c.Findings)-3)
+			break
+		}
+		if i > 0 {
+			w.WriteString("<br>")
+		}
+		fmt.Fprintf(w, "<span class=\"kind\">%s</span> (%s, %.2f", esc(f.Kind), esc(f.Severity), f.Confidence)
+		if f.AffectedAttempts > 0 {
+			fmt.Fprintf(w, ", %s", plural(f.AffectedAttempts, "attempt"))
+		}
+		fmt.Fprintf(w, ")<span class=\"summary\">: %s</span>", esc(f.Summary))
+	}
+	fmt.Fprintf(w, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>", c.Attempts, c.Failed, c.Retransmitted)
+	for i, f := range c.Files {
+		if i > 0 {
+			w.WriteString("<br>")
+		}
+		fmt.Fprintf(w, "%s (%s", esc(f.Path), esc(f.Role))
+		if f.Format != "" {
+			fmt.Fprintf(w, ", %s, %s packets", esc(f.Format), count(f.Packets))
+		}
+		w.WriteString(")")
+		if f.Error != "" {
+			fmt.Fprintf(w, " <span class=\"err\">%s</span>", esc(f.Error))
+		}
+	}
+	w.WriteString("</td></tr>\n")
+}
+
+// relativeLink makes a report path a relative URL: its characters escaped
+// (a space, a '#'), and never read as a scheme ("c:x.html" → "./c:x.html").
+func relativeLink(p string) string {
+	p = strings.ReplaceAll(p, "\\", "/")
+	return (&url.URL{Path: p}).String()
+}
