@@ -148,14 +148,15 @@ func codeSpans(s string) string {
 }
 
 func (s *htmlSection) html(w *bufio.Writer) {
+	small := s.Small && len(s.Charts) > 1 // one chart takes the width
 	fmt.Fprintf(w, "<section id=\"%s\">\n<h2>%s</h2>\n<p class=\"intro\">%s</p>\n", esc(s.ID), esc(s.Title), esc(s.Intro))
-	if s.Small {
+	if small {
 		w.WriteString("<div class=\"multiples\">\n")
 	}
 	for i := range s.Charts {
-		s.Charts[i].figure(w, s.Small)
+		s.Charts[i].figure(w, small)
 	}
-	if s.Small {
+	if small {
 		w.WriteString("</div>\n")
 	}
 	for _, n := range s.Notes {

@@ -55,12 +55,13 @@ type chart struct {
 	Title string
 	Desc  string // the text alternative
 	X, Y  axis
-	// Lanes name the rows of a timeline, lane i centred at y = i and drawn
-	// from the top.
-	Lanes  []string
-	Series []series
-	Notes  []string
-	Height int // of the plot area, in px
+	// Lanes name the lanes of a timeline, drawn from the top: lane i spans
+	// y from LaneEdges[i] to LaneEdges[i+1].
+	Lanes     []string
+	LaneEdges []float64
+	Series    []series
+	Notes     []string
+	Height    int // of the plot area, in px
 }
 
 // axis is a linear axis from Min to Max with labelled ticks.
@@ -166,6 +167,11 @@ func (c *chart) dump(w io.Writer) {
 	}
 	if len(c.Lanes) > 0 {
 		fmt.Fprintf(w, "    lanes %s\n", strings.Join(c.Lanes, " | "))
+		var es []string
+		for _, e := range c.LaneEdges {
+			es = append(es, num(e))
+		}
+		fmt.Fprintf(w, "    lane edges %s\n", strings.Join(es, " "))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "    note %q\n", n)

@@ -79,7 +79,11 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 		}
 		top = max(top, float64(ok[b]+lost[b]))
 	}
-	ch.Series = append(ch.Series, answered, unanswered)
+	for _, sr := range []series{answered, unanswered} {
+		if len(sr.Points) > 0 {
+			ch.Series = append(ch.Series, sr)
+		}
+	}
 	waiting := series{Name: "handshakes waiting for accept() (model)", Style: "q-wait", Kind: seriesStep}
 	if q.Served {
 		steps := q.Steps

@@ -85,7 +85,8 @@ func (c *chart) grid(b *strings.Builder, f frame) {
 	if len(c.Lanes) > 0 {
 		for i := range c.Lanes {
 			if i%2 == 0 {
-				fmt.Fprintf(b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"/>`, n(f.left), n(f.py(float64(i)-0.5)), n(f.w), n(f.py(float64(i)+0.5)-f.py(float64(i)-0.5)))
+				lo, hi := f.py(c.LaneEdges[i]), f.py(c.LaneEdges[i+1])
+				fmt.Fprintf(b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"/>`, n(f.left), n(lo), n(f.w), n(hi-lo))
 			}
 		}
 	} else {
@@ -187,9 +188,9 @@ func (s *series) element(b *strings.Builder, f frame, p point, r float64) {
 	case seriesSegments:
 		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y), n(f.px(p.X2)), n(f.py(p.Y2)))
 	case seriesTicksUp:
-		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y-5), n(x), n(y-10))
+		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y-4.5), n(x), n(y-9))
 	case seriesTicksDown:
-		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y+5), n(x), n(y+10))
+		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y+4.5), n(x), n(y+9))
 	default:
 		el = shape(s.Shape, x, y, r, p.Hollow)
 	}

@@ -75,7 +75,7 @@ func captureOrder(res *analyze.Result) []int {
 }
 
 // lanes assigns the attempts of a capture to lanes by client address: the
-// busiest maxLanes-1 addresses (failures first) get their own, in address
+// busiest maxLanes-1 addresses (then those with the most failures) get their own, in address
 // order, and the rest share the last.
 func lanes(res *analyze.Result, capture int) (names []string, lane map[netip.Addr]int, attempts []int) {
 	type src struct {
@@ -104,7 +104,7 @@ func lanes(res *analyze.Result, capture int) (names []string, lane map[netip.Add
 		all = append(all, s)
 	}
 	slices.SortFunc(all, func(a, b *src) int {
-		return cmp.Or(cmp.Compare(b.failed, a.failed), cmp.Compare(b.attempts, a.attempts), a.ip.Compare(b.ip))
+		return cmp.Or(cmp.Compare(b.attempts, a.attempts), cmp.Compare(b.failed, a.failed), a.ip.Compare(b.ip))
 	})
 	keep := all
 	if len(all) > maxLanes {
@@ -137,11 +137,6 @@ func timeline(res *analyze.Result, tb timebase, ci int) *chart {
 	if joined(res) && ci == res.Join.Server {
 		ch.Title += ", on the client's clock"
 	}
-	ch.Y = axis{Label: "client address", Min: -0.5, Max: float64(len(names)) - 0.5}
-	for i, n := range names {
-		ch.Y.Ticks = append(ch.Y.Ticks, tick{V: float64(i), Label: n})
-	}
-	ch.Height = max(22*len(names), 60)
 	syns := 0
 	for _, i := range idx {
 		syns += len(res.Attempts[i].SYNs)
@@ -157,14 +152,34 @@ func timeline(res *analyze.Result, tb timebase, ci int) *chart {
 		}
 	}
 	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", plural(len(idx), "attempt"), plural(syns, "SYN transmission"), plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
+	// Each lane is as tall as the rows its overlapping attempts need, two
+	// at least; a row is 12 px.
+	var row map[int]int
+	rows := make([]int, len(names))
+	if syns > maxMarks {
+		for i := range rows {
+			rows[i] = 2
+		}
+	} else {
+		row, rows = subRows(res, idx, lane, len(names))
+	}
+	ch.LaneEdges = []float64{0}
+	ch.Y = axis{Label: "client address"}
+	for i, n := range names {
+		lo := ch.LaneEdges[i]
+		hi := lo + float64(max(rows[i], 2))
+		ch.LaneEdges = append(ch.LaneEdges, hi)
+		ch.Y.Ticks = append(ch.Y.Ticks, tick{V: (lo + hi) / 2, Label: n})
+	}
+	ch.Y.Max = ch.LaneEdges[len(names)]
+	ch.Height = max(int(12*ch.Y.Max), 60)
 	if syns > maxMarks {
 		binnedTimeline(res, tb, ch, idx, lane, syns)
 	} else {
-		rows := markTimeline(res, tb, ch, idx, lane)
-		ch.Height = max(len(names)*max(22, 12*rows+6), 60)
+		markTimeline(res, tb, ch, idx, lane, row, rows)
 	}
 	if len(names) > 0 && strings.HasSuffix(names[len(names)-1], "other addresses") {
-		ch.Notes = append(ch.Notes, fmt.Sprintf("The last lane gathers the %s: lanes are kept for the %d addresses with the most failures and attempts.", names[len(names)-1], maxLanes-1))
+		ch.Notes = append(ch.Notes, fmt.Sprintf("The last lane gathers the %s: lanes are kept for the %d addresses with the most attempts, then failures.", names[len(names)-1], maxLanes-1))
 	}
 	return ch
 }
@@ -184,11 +199,11 @@ const maxRows = 8
 // subRows spreads the attempts of each lane over rows, so that attempts
 // that overlap in time do not hide each other: each goes to the first row
 // whose last attempt ended before it began (rows wrap past maxRows). It
-// returns the row of each attempt and the most rows a lane needed.
-func subRows(res *analyze.Result, idx []int, lane map[netip.Addr]int) (map[int]int, int) {
-	ends := map[int][]int64{} // per lane, the end of each row's last attempt
+// returns the row of each attempt and the rows each lane needed.
+func subRows(res *analyze.Result, idx []int, lane map[netip.Addr]int, lanes int) (map[int]int, []int) {
+	ends := make([][]int64, lanes) // per lane, the end of each row's last attempt
 	row := map[int]int{}
-	most := 1
+	wrap := make([]int, lanes)
 	for _, i := range idx {
 		a := &res.Attempts[i]
 		l := lane[a.Client.Addr()]
@@ -203,20 +218,23 @@ func subRows(res *analyze.Result, idx []int, lane map[netip.Addr]int) (map[int]i
 			ends[l] = append(ends[l], 0)
 			r = len(ends[l]) - 1
 		default:
-			r = len(row) % maxRows
+			r = wrap[l] % maxRows
+			wrap[l]++
 		}
 		// A gap of 50 ms keeps marks of neighbouring attempts apart.
 		ends[l][r] = end + 50e6
 		row[i] = r
-		most = max(most, len(ends[l]))
 	}
-	return row, most
+	rows := make([]int, lanes)
+	for l := range rows {
+		rows[l] = max(len(ends[l]), 1)
+	}
+	return row, rows
 }
 
-// markTimeline draws every SYN, SYN-ACK, RST and ICMP error, and returns
-// the rows per lane it used.
-func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane map[netip.Addr]int) int {
-	row, rows := subRows(res, idx, lane)
+// markTimeline draws every SYN, SYN-ACK, RST and ICMP error, each
+// attempt in its row of its lane.
+func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane map[netip.Addr]int, row map[int]int, rows []int) {
 	marks := map[analyze.Outcome]*series{}
 	joins := series{Name: "SYNs of one attempt", Style: "join", Kind: seriesSegments, NoLegend: true}
 	synacks := series{Name: "SYN-ACK", Style: "synack", Kind: seriesTicksUp}
@@ -224,10 +242,9 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 	icmps := series{Name: "ICMP error", Style: "icmp", Kind: seriesTicksDown, Dashed: true}
 	for _, i := range idx {
 		a := &res.Attempts[i]
-		y := float64(lane[a.Client.Addr()])
-		if rows > 1 {
-			y = round4(y - 0.4 + 0.8*(float64(row[i])+0.5)/float64(rows))
-		}
+		l := lane[a.Client.Addr()]
+		lo, hi := ch.LaneEdges[l], ch.LaneEdges[l+1]
+		y := round4(lo + (hi-lo)*(float64(row[i])+0.5)/float64(rows[l]))
 		m := marks[a.Outcome]
 		if m == nil {
 			st := styleOf(a.Outcome)
@@ -283,7 +300,6 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 			ch.Series = append(ch.Series, s)
 		}
 	}
-	return rows
 }
 
 // binnedTimeline counts the SYNs per lane, time bin and outcome, and draws
@@ -325,9 +341,10 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 		slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.lane, b.lane), cmp.Compare(a.bin, b.bin)) })
 		for _, k := range keys {
 			n := m[k]
-			// A lane is 1 unit tall; bars fill up to 0.8 of it, bottom up.
-			h := 0.8 * float64(n) / float64(peak)
-			y0 := float64(k.lane) + 0.4 - base[k]
+			// Bars fill up to 0.8 of the lane, bottom up.
+			lo, hi := ch.LaneEdges[k.lane], ch.LaneEdges[k.lane+1]
+			h := 0.8 * (hi - lo) * float64(n) / float64(peak)
+			y0 := hi - 0.1*(hi-lo) - base[k]
 			base[k] += h
 			x := round4(float64(k.bin) * width)
 			s.Count += n
