@@ -90,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
 	var opt options
-	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json or markdown")
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json, markdown, or html (one self-contained page with charts; use with -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture; beyond it the oldest are closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
@@ -132,9 +132,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch opt.format {
-	case "table", "json", "markdown":
+	case "table", "json", "markdown", "html":
 	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json or markdown\n", opt.format)
+		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json, markdown or html\n", opt.format)
 		return exitUsage
 	}
 	limit, err := parseFailOn(opt.failOn)
@@ -210,6 +210,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = report.JSON(bw, res)
 	case "markdown":
 		err = report.Markdown(bw, res, ropt)
+	case "html":
+		err = report.HTML(bw, res, ropt)
 	default:
 		err = report.Text(bw, res, ropt)
 	}

@@ -101,7 +101,7 @@ func parseShard(s string) (shardSpec, error) {
 func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("syndiag triage", pflag.ContinueOnError)
 	var opt triageOptions
-	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order) or json")
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order), json, or html (an index page and a report per case beside it; needs -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the output to this file instead of standard output")
 	fs.IntVarP(&opt.jobs, "jobs", "j", runtime.NumCPU(), "cases analyzed at once; memory grows with it, not with the number of files")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture")
@@ -129,8 +129,12 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	switch opt.format {
 	case "table", "jsonl", "json":
+	case "html":
+		if opt.output == "" {
+			return fail("--format html writes an index page and a report per case beside it: name the index with -o, e.g. -o triage.html")
+		}
 	default:
-		return fail("unknown --format %q: use table, jsonl or json", opt.format)
+		return fail("unknown --format %q: use table, jsonl, json or html", opt.format)
 	}
 	limit, err := parseFailOn(opt.failOn)
 	if err != nil {
@@ -167,6 +171,13 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 
+	var html *caseReports
+	if opt.format == "html" {
+		// Made first: it makes the index's folder too.
+		if html, err = newCaseReports(opt.output, cases); err != nil {
+			return fail("%v", err)
+		}
+	}
 	out := stdout
 	var outFile *os.File
 	if opt.output != "" {
@@ -213,7 +224,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				s := triageCase(ctx, cases[i], opt, prog)
+				s := triageCase(ctx, cases[i], opt, prog, html)
 				results <- result{i, s}
 			}
 		}()
@@ -273,6 +284,9 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		case "table":
 			report.RankCases(t.Cases)
 			werr = report.TriageText(bw, t, report.Options{Color: opt.output == "" && colorful(stdout)})
+		case "html":
+			report.RankCases(t.Cases)
+			werr = html.index(bw, t)
 		}
 	}
 	if werr == nil {
@@ -343,7 +357,7 @@ func plural(n int, word string) string {
 
 // triageCase reads and analyzes one case and keeps its summary. It returns
 // nil when the run was interrupted before the case was done.
-func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress) *report.CaseSummary {
+func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
 	s := &report.CaseSummary{Name: c.name}
 	if c.problem != "" {
 		s.Files = []report.CaseFile{{Path: c.name, Role: string(analyze.RoleUnknown), Error: c.problem}}
@@ -376,6 +390,13 @@ func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progre
 		s.Name, s.Errors, s.Evidence = c.name, errs, used
 		for i := range s.Files {
 			s.Files[i].Bytes = sizes[s.Files[i].Path]
+		}
+		if html != nil {
+			rel, err := html.write(c.name, res)
+			if err != nil {
+				s.Errors = append(s.Errors, fmt.Sprintf("writing the report of %s: %v", c.name, err))
+			}
+			s.Report = rel
 		}
 	}
 	s.Files = append(s.Files, unread...)

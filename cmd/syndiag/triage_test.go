@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -233,5 +235,61 @@ func TestTriageInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "interrupted:") || !strings.Contains(out.String(), `"interrupted": `) {
 		t.Errorf("stdout %s\nstderr %s", out.String(), errb.String())
+	}
+}
+
+// TestTriageHTML writes the index page and a report per case, and checks
+// that every readable case links to its own report and every link points
+// at a file that was written.
+func TestTriageHTML(t *testing.T) {
+	dir := t.TempDir()
+	triageTree(t, dir)
+	t.Chdir(dir)
+	if code, _, stderr := runCmd(t, "triage", "--format", "html", "uploads"); code != exitUsage || !strings.Contains(stderr, "name the index with -o") {
+		t.Errorf("html without -o: exit %d, %s", code, stderr)
+	}
+	code, _, stderr := runCmd(t, "triage", "--format", "html", "-o", "out/triage.html", "uploads")
+	if code != exitUsage { // two uploads cannot be read
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	index, err := os.ReadFile("out/triage.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, jsonl, _ := runCmd(t, "triage", "--format", "jsonl", "uploads")
+	want := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(jsonl, "\n"), "\n") {
+		var c struct {
+			Case  string `json:"case"`
+			Files []struct {
+				Format string `json:"format"`
+			} `json:"files"`
+		}
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Files[0].Format != "" {
+			want["triage-cases/"+safeName(c.Case)+".html"] = true
+		}
+	}
+	links := regexp.MustCompile(`href="(triage-cases/[^"]+)"`).FindAllStringSubmatch(string(index), -1)
+	got := map[string]bool{}
+	for _, l := range links {
+		got[l[1]] = true
+		if st, err := os.Stat(filepath.Join("out", l[1])); err != nil || st.Size() == 0 {
+			t.Errorf("link %s: %v", l[1], err)
+		}
+	}
+	for w := range want {
+		if !got[w] {
+			t.Errorf("the index does not link to %s", w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d case reports linked, want %d", len(got), len(want))
+	}
+	entries, _ := os.ReadDir("out/triage-cases")
+	if len(entries) != len(want) {
+		t.Errorf("%d files in triage-cases/, want %d", len(entries), len(want))
 	}
 }
