@@ -91,6 +91,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 	slices.SortStableFunc(events, func(a, b pawsEvent) int { return cmp.Compare(a.t, b.t) })
 	metrics := map[netip.Addr]pawsMetric{}
 	var hits []int // attempts with a correctly predicted drop
+	hit := map[int]bool{}
 	var example string
 	perSource := map[netip.Addr]int{}
 	for _, e := range events {
@@ -124,7 +125,9 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			r.predicted++
 			r.truePos++
 			perSource[e.ip]++
-			if len(hits) == 0 || hits[len(hits)-1] != e.attempt {
+			if !hit[e.attempt] {
+				// SYNs of attempts interleave in time: count each once.
+				hit[e.attempt] = true
 				hits = append(hits, e.attempt)
 			}
 			if example == "" {
@@ -149,6 +152,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 	}
 	precision := float64(r.truePos) / float64(r.predicted)
 	recall := float64(r.truePos) / float64(r.truePos+r.falseNeg)
+	slices.Sort(hits)
 	f := &Finding{Kind: KindPerHostPAWS, Severity: Critical, attempts: hits, figures: modelFigures{droppedSYNs: r.truePos}}
 	f.Confidence = round2(precision * min(1, recall+0.2) * float64(r.truePos) / (float64(r.truePos) + 1.5))
 	var srcs []string
