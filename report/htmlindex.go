@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -20,13 +21,18 @@ func HTMLIndex(w io.Writer, title string, cases []CaseSummary, opt Options) erro
 	}
 	writeHead(bw, title)
 	fmt.Fprintf(bw, "<header>\n<h1>%s</h1>\n<ul class=\"facts\">\n", esc(title))
-	for _, s := range indexFacts(cases) {
+	root := commonDir(cases)
+	facts := indexFacts(cases)
+	if root != "" {
+		facts = append([]string{"under " + root}, facts...)
+	}
+	for _, s := range facts {
 		fmt.Fprintf(bw, "<li>%s</li>\n", esc(s))
 	}
 	bw.WriteString("</ul>\n</header>\n<main>\n<section id=\"cases\">\n<h2>Cases, most severe first</h2>\n")
 	bw.WriteString("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Case</th><th scope=\"col\">Worst</th><th scope=\"col\">Findings</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">Failed</th><th scope=\"col\" class=\"num\">SYN retx</th><th scope=\"col\">Captures</th></tr></thead>\n<tbody>\n")
 	for i, c := range cases {
-		indexRow(bw, i+1, c)
+		indexRow(bw, i+1, c, root)
 	}
 	bw.WriteString("</tbody></table></div>\n</section>\n</main>\n")
 	writeFoot(bw)
@@ -53,7 +59,10 @@ func indexFacts(cases []CaseSummary) []string {
 // indexSeverityKey sorts the Worst column: critical first when descending.
 var indexSeverityKey = map[string]string{"critical": "3", "warning": "2", "info": "1", "": "0"}
 
-func indexRow(w *bufio.Writer, rank int, c CaseSummary) {
+// indexRow writes a case's row. Names are shown without the folder all
+// cases share (root), and files without their case's folder, so that the
+// columns hold what tells cases apart; the full name is the link's title.
+func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 	sev := c.Worst
 	label := strings.ToUpper(sev)
 	if sev == "" {
@@ -65,9 +74,9 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary) {
 	}
 	fmt.Fprintf(w, "<tr class=\"%s\"><td class=\"num\">%d</td><td>", esc(class), rank)
 	if c.Report != "" {
-		fmt.Fprintf(w, "<a href=\"%s\">%s</a>", esc(relativeLink(c.Report)), esc(c.Name))
+		fmt.Fprintf(w, "<a href=\"%s\" title=\"%s\">%s</a>", esc(relativeLink(c.Report)), esc(c.Name), esc(strings.TrimPrefix(c.Name, root)))
 	} else {
-		w.WriteString(esc(c.Name))
+		fmt.Fprintf(w, "<span title=\"%s\">%s</span>", esc(c.Name), esc(strings.TrimPrefix(c.Name, root)))
 	}
 	if c.Joined {
 		w.WriteString(" <span class=\"note\">(client and server joined)</span>")
@@ -88,14 +97,22 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary) {
 		if f.AffectedAttempts > 0 {
 			fmt.Fprintf(w, ", %s", plural(f.AffectedAttempts, "attempt"))
 		}
-		fmt.Fprintf(w, ")<span class=\"summary\">: %s</span>", esc(f.Summary))
+		w.WriteString(")")
+		if i == 0 {
+			// The top finding says what happened; the others are named.
+			fmt.Fprintf(w, "<span class=\"summary\">: %s</span>", esc(f.Summary))
+		}
 	}
 	fmt.Fprintf(w, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>", c.Attempts, c.Failed, c.Retransmitted)
 	for i, f := range c.Files {
 		if i > 0 {
 			w.WriteString("<br>")
 		}
-		fmt.Fprintf(w, "%s (%s", esc(f.Path), esc(f.Role))
+		name := strings.TrimPrefix(strings.TrimPrefix(f.Path, c.Name+"/"), root)
+		if f.Path == c.Name {
+			name = path.Base(f.Path) // the case is this file
+		}
+		fmt.Fprintf(w, "<span title=\"%s\">%s</span> (%s", esc(f.Path), esc(name), esc(f.Role))
 		if f.Format != "" {
 			fmt.Fprintf(w, ", %s, %s packets", esc(f.Format), count(f.Packets))
 		}
