@@ -118,7 +118,7 @@ func TestHTMLBrowser(t *testing.T) {
 		}
 		dom, stderr := runChromium(t, page, "--dump-dom")
 		checkConsole(t, stderr)
-		if !strings.Contains(dom, `<a href="a.html">a.pcap</a>`) {
+		if !strings.Contains(dom, `<a href="a.html" title="a.pcap">a.pcap</a>`) {
 			t.Error("no link to the case's report")
 		}
 	})

@@ -342,8 +342,9 @@ func TestHTMLIndex(t *testing.T) {
 	}
 	s := b.String()
 	for _, want := range []string{
-		`<a href="cases/a%20b%231.html">uploads/a &lt;b&gt;.pcap</a>`,
-		`<a href="./c:x.html">`,
+		`<a href="cases/a%20b%231.html" title="uploads/a &lt;b&gt;.pcap">a &lt;b&gt;.pcap</a>`,
+		`<a href="./c:x.html" title="uploads/c:x.pcap">c:x.pcap</a>`,
+		"under uploads/",
 		"queue &amp; more",
 		"error: uploads/bad.pcap: not a capture",
 		"3 cases: 1 critical, 0 warning, 0 info, 2 without findings",
