@@ -48,6 +48,9 @@ func runChromium(t *testing.T, page string, extra ...string) (string, string) {
 // A page that breaks those rules must fail the same checks.
 func TestHTMLBrowser(t *testing.T) {
 	if _, err := exec.LookPath("chromium"); err != nil {
+		if os.Getenv("SYNDIAG_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium not installed, and SYNDIAG_REQUIRE_BROWSER is set (CI installs it)")
+		}
 		t.Skip("chromium not installed (apt-get install chromium)")
 	}
 	if testing.Short() {
