@@ -139,19 +139,19 @@ func htmlSummary(res *analyze.Result) []string {
 	if len(res.Attempts) == 0 {
 		return []string{"No TCP handshake (SYN) in the capture."}
 	}
-	var failed, retx, syns int
+	// Counted as triage counts them: a handshake seen in both captures of
+	// a join once, as its client saw it.
+	c := Summarize(res)
+	syns := 0
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		syns += len(a.SYNs)
-		if a.Outcome.Failed() {
-			failed++
-		}
-		if a.Retransmissions() > 0 {
-			retx++
+		if a.Peer < 0 || res.Captures[a.Capture].Role == analyze.RoleClient {
+			syns += len(a.SYNs)
 		}
 	}
+	failed, retx := c.Failed, c.Retransmitted
 	out := []string{
-		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", plural(len(res.Attempts), "handshake attempt"), plural(syns, "SYN transmission"), failed, retx),
+		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", plural(c.Attempts, "handshake attempt"), plural(syns, "SYN transmission"), failed, retx),
 		fmt.Sprintf("%s, %s", plural(len(res.Sources), "client source address"), plural(len(res.Servers), "server endpoint")),
 	}
 	if len(res.Findings) == 0 {
