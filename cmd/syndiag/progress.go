@@ -21,7 +21,7 @@ type progress struct {
 }
 
 // progressDelay is how long a run goes before its bar appears.
-const progressDelay = 700 * time.Millisecond
+var progressDelay = 700 * time.Millisecond
 
 func newProgress(w io.Writer, total int64, desc string) *progress {
 	bar := progressbar.NewOptions64(total,
