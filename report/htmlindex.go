@@ -81,6 +81,9 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 	if c.Joined {
 		w.WriteString(" <span class=\"note\">(client and server joined)</span>")
 	}
+	if c.NotJoined != "" {
+		fmt.Fprintf(w, " <span class=\"note\">(not joined: %s)</span>", esc(c.NotJoined))
+	}
 	for _, e := range c.Errors {
 		fmt.Fprintf(w, "<br><span class=\"err\">error: %s</span>", esc(e))
 	}

@@ -21,8 +21,10 @@ type CaseSummary struct {
 	// pair, as the files were given (slash-separated).
 	Name  string
 	Files []CaseFile
-	// Joined is true when a client and a server capture were joined.
-	Joined bool
+	// Joined is true when a client and a server capture were joined;
+	// NotJoined says why two captures of a case were not.
+	Joined    bool
+	NotJoined string
 	// Worst is the most severe finding's severity ("critical", "warning",
 	// "info"), or "" when there is none.
 	Worst    string
@@ -73,6 +75,17 @@ func Summarize(res *analyze.Result) CaseSummary {
 		c.Files = append(c.Files, f)
 	}
 	c.Joined = res.Join != nil && res.Join.Problem == ""
+	if len(res.Captures) == 2 && !c.Joined {
+		a, b := res.Captures[0].Role, res.Captures[1].Role
+		switch {
+		case res.Join != nil:
+			c.NotJoined = res.Join.Problem
+		case a == b && a != analyze.RoleUnknown:
+			c.NotJoined = fmt.Sprintf("both captures are %s-side, by their TTLs; each is reported on its own", a)
+		default:
+			c.NotJoined = "a join needs one client-side and one server-side capture, and the TTLs do not tell which is which (name them client… and server…); each is reported on its own"
+		}
+	}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
 		if a.Peer >= 0 && res.Captures[a.Capture].Role != analyze.RoleClient {
@@ -147,6 +160,7 @@ type caseJSON struct {
 	Failed        int           `json:"failed"`
 	Retransmitted int           `json:"retransmitted"`
 	Joined        bool          `json:"joined"`
+	NotJoined     string        `json:"not_joined,omitempty"`
 	Findings      []findingLine `json:"findings"`
 	Files         []fileLine    `json:"files"`
 	Evidence      []string      `json:"evidence"`
@@ -176,7 +190,7 @@ func caseLine(c CaseSummary) caseJSON {
 	j := caseJSON{
 		Case: c.Name, Worst: cmp.Or(c.Worst, "none"),
 		Attempts: c.Attempts, Failed: c.Failed, Retransmitted: c.Retransmitted,
-		Joined:   c.Joined,
+		Joined: c.Joined, NotJoined: c.NotJoined,
 		Findings: []findingLine{}, Files: []fileLine{},
 		Evidence: orEmpty(c.Evidence), Errors: orEmpty(c.Errors),
 		Report: c.Report,
@@ -308,6 +322,17 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	if len(errs) > 0 {
 		p.text(0, "! read only in part (everything before the problem was analyzed):")
 		p.bullets(2, errs)
+		p.gap()
+	}
+	var apart []string
+	for _, c := range t.Cases {
+		if c.NotJoined != "" {
+			apart = append(apart, strings.TrimPrefix(c.Name, root)+": "+c.NotJoined)
+		}
+	}
+	if len(apart) > 0 {
+		p.text(0, "Pairs not joined:")
+		p.bullets(2, apart)
 		p.gap()
 	}
 	if len(bad) > 0 {

@@ -51,6 +51,9 @@ func triageTree(t *testing.T, dir string) {
 	// A pair whose names say nothing: the TTLs tell the sides.
 	write("uploads/beta-77/a.pcap", read("join/nat-client.pcap"))
 	write("uploads/beta-77/b.pcapng", read("join/nat-server.pcap"))
+	// Two captures of the same side cannot be joined.
+	write("uploads/gamma/lb1.pcap", read("lab/closed-port.pcap"))
+	write("uploads/gamma/lb2.pcap", read("lab/icmp-reject.pcap"))
 	// What syndiag collect leaves: the server's capture and its evidence.
 	write("uploads/delta/server.pcap", read("scenarios/synflood-nocookies/server.pcap"))
 	for _, f := range []string{"nstat-before.txt", "nstat-after.txt", "sysctl.txt", "uname.txt"} {
