@@ -296,3 +296,33 @@ func TestTriageHTML(t *testing.T) {
 		t.Errorf("%d files in triage-cases/, want %d", len(entries), len(want))
 	}
 }
+
+// TestTriageFailOn checks --fail-on over cases: the most severe finding of
+// any case counts.
+func TestTriageFailOn(t *testing.T) {
+	dir := t.TempDir()
+	triageTree(t, dir)
+	t.Chdir(dir)
+	tests := []struct {
+		desc string
+		args []string
+		code int
+	}{
+		{"critical, a critical case", []string{"--fail-on", "critical", "uploads/beta-77", "uploads/acme-1234"}, exitFindings},
+		{"critical, only warnings", []string{"--fail-on", "critical", "uploads/beta-77"}, exitOK},
+		{"warning, only warnings", []string{"--fail-on", "warning", "uploads/beta-77"}, exitFindings},
+		{"none", []string{"uploads/acme-1234"}, exitOK},
+		{"an unreadable file wins", []string{"--fail-on", "critical", "uploads/acme-1234", "uploads/misc/empty.pcap"}, exitUsage},
+		{"bad value", []string{"--fail-on", "loud", "uploads"}, exitUsage},
+		{"no path", []string{"--fail-on", "info"}, exitUsage},
+		{"bad format", []string{"--format", "xml", "uploads"}, exitUsage},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, stderr := runCmd(t, append([]string{"triage", "--format", "jsonl"}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+		})
+	}
+}
