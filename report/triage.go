@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -369,4 +370,66 @@ func commonDir(cs []CaseSummary) string {
 		prefix = prefix[:n]
 	}
 	return prefix[:strings.LastIndexByte(prefix, '/')+1]
+}
+
+// ReadCases reads triage output back: JSON lines (of one run, or of
+// several shards concatenated) or a JSON document. Cases come back in name
+// order; a case named twice is an error, since shards never share one.
+func ReadCases(r io.Reader) ([]CaseSummary, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var lines [][]byte
+	trimmed := bytes.TrimSpace(data)
+	var doc struct {
+		Schema string            `json:"schema"`
+		Cases  []json.RawMessage `json:"cases"`
+	}
+	if bytes.HasPrefix(trimmed, []byte("{")) && json.Unmarshal(trimmed, &doc) == nil && doc.Schema != "" {
+		if doc.Schema != TriageSchema {
+			return nil, fmt.Errorf("schema %q is not syndiag triage output (%s)", doc.Schema, TriageSchema)
+		}
+		for _, c := range doc.Cases {
+			lines = append(lines, c)
+		}
+	} else {
+		for l := range bytes.SplitSeq(data, []byte("\n")) {
+			if l = bytes.TrimSpace(l); len(l) > 0 {
+				lines = append(lines, l)
+			}
+		}
+	}
+	var cs []CaseSummary
+	seen := map[string]bool{}
+	for i, l := range lines {
+		var j caseJSON
+		if err := json.Unmarshal(l, &j); err != nil {
+			return nil, fmt.Errorf("case %d: %v", i+1, err)
+		}
+		if j.Case == "" {
+			return nil, fmt.Errorf("case %d: no \"case\": not syndiag triage output", i+1)
+		}
+		if seen[j.Case] {
+			return nil, fmt.Errorf("case %q appears twice", j.Case)
+		}
+		seen[j.Case] = true
+		c := CaseSummary{
+			Name: j.Case, Joined: j.Joined, NotJoined: j.NotJoined,
+			Attempts: j.Attempts, Failed: j.Failed, Retransmitted: j.Retransmitted,
+			Evidence: j.Evidence, Errors: j.Errors, Report: j.Report,
+		}
+		if j.Worst != "none" {
+			c.Worst = j.Worst
+		}
+		for _, f := range j.Findings {
+			c.Findings = append(c.Findings, CaseFinding(f))
+		}
+		for _, f := range j.Files {
+			c.Files = append(c.Files, CaseFile(f))
+		}
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b CaseSummary) int { return strings.Compare(a.Name, b.Name) })
+	return cs, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -77,46 +76,16 @@ func loadExpectation(path string) (*expectation, error) {
 	if len(trimmed) == 0 {
 		return nil, bad("the file is empty")
 	}
-	// A whole document has a schema; JSON lines do not.
-	if json.Unmarshal(trimmed, &head) == nil && head.Schema != "" {
-		switch head.Schema {
-		case report.Schema:
-			return loadReport(trimmed, bad)
-		case report.TriageSchema:
-			var doc struct {
-				Cases []json.RawMessage `json:"cases"`
-			}
-			if err := json.Unmarshal(trimmed, &doc); err != nil {
-				return nil, bad("%v", err)
-			}
-			e := newExpectation()
-			e.triage = true
-			for i, c := range doc.Cases {
-				if err := e.addCase(c); err != nil {
-					return nil, bad("case %d: %v", i+1, err)
-				}
-			}
-			return e, nil
-		}
-		return nil, bad("schema %q is not a syndiag output", head.Schema)
+	// An analyze report has its own schema; anything else must be triage
+	// output.
+	if json.Unmarshal(trimmed, &head) == nil && head.Schema == report.Schema {
+		return loadReport(trimmed, bad)
 	}
-	e := newExpectation()
-	e.triage = true
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		if err := e.addCase(line); err != nil {
-			return nil, bad("line %d: %v", n, err)
-		}
-	}
-	if err := sc.Err(); err != nil {
+	cases, err := report.ReadCases(bytes.NewReader(data))
+	if err != nil {
 		return nil, bad("%v", err)
 	}
-	return e, nil
+	return expectationOfCases(cases), nil
 }
 
 func loadReport(data []byte, bad func(string, ...any) error) (*expectation, error) {
@@ -142,29 +111,6 @@ func loadReport(data []byte, bad func(string, ...any) error) (*expectation, erro
 		e.add(findingKey{"", doc.Captures[f.Capture].Path, f.Kind}, f.Severity, f.Summary)
 	}
 	return e, nil
-}
-
-func (e *expectation) addCase(line []byte) error {
-	var c struct {
-		Case     *string `json:"case"`
-		Findings []struct {
-			Kind     string `json:"kind"`
-			Severity string `json:"severity"`
-			Capture  string `json:"capture"`
-			Summary  string `json:"summary"`
-		} `json:"findings"`
-	}
-	if err := json.Unmarshal(line, &c); err != nil {
-		return err
-	}
-	if c.Case == nil {
-		return fmt.Errorf("not a triage case: no \"case\"")
-	}
-	e.cases = append(e.cases, *c.Case)
-	for _, f := range c.Findings {
-		e.add(findingKey{*c.Case, f.Capture, f.Kind}, f.Severity, f.Summary)
-	}
-	return nil
 }
 
 // compare lists how got differs from the expectation, a line each: "+" a

@@ -43,6 +43,7 @@ Examples:
   syndiag triage --format jsonl --jobs 8 uploads/ > triage.jsonl
   syndiag triage --shard 3/16 --format jsonl uploads/ > shard-3.jsonl
   syndiag triage --expect expected.jsonl --format jsonl incidents/
+  syndiag triage --from shard-1.jsonl --from shard-2.jsonl   (the table of both)
 
 Flags:
 `
@@ -60,6 +61,7 @@ Exit codes:
 type triageOptions struct {
 	format, output, failOn, shard, expect, progress string
 	jobs, maxOpen                                   int
+	from                                            []string
 }
 
 // shardSpec is --shard i/n: this run analyzes the cases whose name hashes
@@ -109,6 +111,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&opt.shard, "shard", "", "analyze only shard i of n (i/n, from 1/n to n/n): split one file list over n machines; the jsonl outputs of all shards concatenate")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved triage output (jsonl or json) and exit 3 when a finding appeared, disappeared or changed severity")
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	fs.StringArrayVar(&opt.from, "from", nil, "read saved triage output (jsonl or json, e.g. the shards' outputs) instead of captures, and print it in --format; repeatable")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
@@ -124,8 +127,13 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	paths := fs.Args()
-	if len(paths) == 0 {
+	switch {
+	case len(paths) == 0 && len(opt.from) == 0:
 		return fail("no path given (try syndiag triage --help)")
+	case len(paths) > 0 && len(opt.from) > 0:
+		return fail("give captures to triage, or --from saved output to print, not both")
+	case len(opt.from) > 0 && opt.shard != "":
+		return fail("--shard chooses captures to analyze; --from reads output already made")
 	}
 	switch opt.format {
 	case "table", "jsonl", "json":
@@ -159,16 +167,20 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 
-	found := discover(paths)
+	t := report.Triage{Shard: shard.String()}
 	var cases []caseSpec
-	var total int64
-	for _, c := range found.cases {
-		if shard.has(c.name) {
-			cases = append(cases, c)
-			for _, f := range c.files {
-				total += f.size
+	if len(opt.from) > 0 {
+		if t.Cases, err = readTriage(opt.from); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		found := discover(paths)
+		for _, c := range found.cases {
+			if shard.has(c.name) {
+				cases = append(cases, c)
 			}
 		}
+		t.Skipped = found.skipped
 	}
 
 	var html *caseReports
@@ -189,94 +201,25 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bw := bufio.NewWriter(out)
 
-	var prog *progress
-	if wantProgress(opt.progress, stderr) && len(cases) > 0 {
-		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(cases)))
-	}
-
-	// Cases run in parallel; their summaries are written in name order,
-	// each as soon as those before it are done, so jsonl streams and
-	// does not depend on --jobs.
-	summaries := make([]*report.CaseSummary, len(cases))
 	var werr error
-	done := 0
-	emitted := 0
-	emit := func() {
-		for emitted < len(cases) && summaries[emitted] != nil {
-			if opt.format == "jsonl" && werr == nil {
-				werr = report.CaseJSONL(bw, *summaries[emitted])
-			}
-			emitted++
-		}
-		if opt.format == "jsonl" && werr == nil {
-			werr = bw.Flush()
-		}
-	}
-	type result struct {
-		i int
-		s *report.CaseSummary
-	}
-	work := make(chan int)
-	results := make(chan result)
-	var wg sync.WaitGroup
-	for range min(opt.jobs, max(len(cases), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				s := triageCase(ctx, cases[i], opt, prog, html)
-				results <- result{i, s}
-			}
-		}()
-	}
-	go func() {
-		defer close(work)
-		for i := range cases {
-			select {
-			case work <- i:
-			case <-ctx.Done():
-				return
+	if len(opt.from) == 0 {
+		t.Cases, werr = runCases(ctx, cases, opt, bw, html, stderr)
+		t.Interrupted = len(cases) - len(t.Cases)
+		// Files read as host evidence were not skipped.
+		used := map[string]bool{}
+		for _, c := range t.Cases {
+			for _, e := range c.Evidence {
+				used[e] = true
 			}
 		}
-	}()
-	go func() { wg.Wait(); close(results) }()
-	interrupted := 0
-	for r := range results {
-		done++
-		if r.s == nil {
-			interrupted++
-			continue
-		}
-		summaries[r.i] = r.s
-		prog.describe(fmt.Sprintf("cases %d/%d", done, len(cases)))
-		emit()
-	}
-	prog.done()
-	var finished []report.CaseSummary
-	for _, s := range summaries {
-		if s != nil {
-			finished = append(finished, *s)
-		}
-	}
-	interrupted = len(cases) - len(finished)
-	if ctx.Err() != nil && opt.format == "jsonl" && werr == nil {
-		// Write the finished cases that waited behind an interrupted one.
-		for i := emitted; i < len(summaries) && werr == nil; i++ {
-			if summaries[i] != nil {
-				werr = report.CaseJSONL(bw, *summaries[i])
+		t.Skipped = slices.DeleteFunc(t.Skipped, func(p string) bool { return used[p] })
+	} else if opt.format == "jsonl" {
+		for _, c := range t.Cases {
+			if werr == nil {
+				werr = report.CaseJSONL(bw, c)
 			}
 		}
 	}
-
-	// Files read as host evidence were not skipped.
-	used := map[string]bool{}
-	for _, c := range finished {
-		for _, e := range c.Evidence {
-			used[e] = true
-		}
-	}
-	found.skipped = slices.DeleteFunc(found.skipped, func(p string) bool { return used[p] })
-	t := report.Triage{Cases: finished, Skipped: found.skipped, Interrupted: interrupted, Shard: shard.String()}
 	if werr == nil {
 		switch opt.format {
 		case "json":
@@ -286,7 +229,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			werr = report.TriageText(bw, t, report.Options{Color: opt.output == "" && colorful(stdout)})
 		case "html":
 			report.RankCases(t.Cases)
-			werr = html.index(bw, t)
+			werr = triageIndex(bw, t)
 		}
 	}
 	if werr == nil {
@@ -302,29 +245,33 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	unreadable := 0
-	for _, c := range finished {
+	for _, c := range t.Cases {
 		if c.Unreadable() {
 			unreadable++
 		}
 	}
 	if opt.format != "table" {
 		// The table says all this itself.
-		fmt.Fprintf(stderr, "syndiag triage: %s analyzed", plural(len(finished), "case"))
+		verb := "analyzed"
+		if len(opt.from) > 0 {
+			verb = "read"
+		}
+		fmt.Fprintf(stderr, "syndiag triage: %s %s", plural(len(t.Cases), "case"), verb)
 		if unreadable > 0 {
 			fmt.Fprintf(stderr, ", %d of them unreadable", unreadable)
 		}
-		if len(found.skipped) > 0 {
-			fmt.Fprintf(stderr, "; %s skipped, not captures", plural(len(found.skipped), "file"))
+		if len(t.Skipped) > 0 {
+			fmt.Fprintf(stderr, "; %s skipped, not captures", plural(len(t.Skipped), "file"))
 		}
 		fmt.Fprintln(stderr)
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintf(stderr, "syndiag triage: interrupted: %s not analyzed\n", plural(interrupted, "case"))
+	if ctx.Err() != nil && len(opt.from) == 0 {
+		fmt.Fprintf(stderr, "syndiag triage: interrupted: %s not analyzed\n", plural(t.Interrupted, "case"))
 		return exitInterrupted
 	}
 	code := exitOK
 	if exp != nil {
-		got := expectationOfCases(finished)
+		got := expectationOfCases(t.Cases)
 		if diff := exp.compare(got, shard.has); len(diff) > 0 {
 			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", opt.expect)
 			for _, d := range diff {
@@ -337,7 +284,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	if code == exitOK && limit >= 0 {
-		for _, c := range finished {
+		for _, c := range t.Cases {
 			for _, f := range c.Findings {
 				if sev, _ := analyze.ParseSeverity(f.Severity); sev >= analyze.Severity(limit) {
 					return exitFindings
@@ -346,6 +293,114 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	return code
+}
+
+// runCases analyzes the cases on opt.jobs workers and returns the summaries
+// of those that finished, in case order. With --format jsonl it writes each
+// to w as soon as the cases before it are done, so the output streams and
+// does not depend on --jobs.
+func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio.Writer, html *caseReports, stderr io.Writer) ([]report.CaseSummary, error) {
+	var prog *progress
+	if wantProgress(opt.progress, stderr) && len(cases) > 0 {
+		var total int64
+		for _, c := range cases {
+			for _, f := range c.files {
+				total += f.size
+			}
+		}
+		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(cases)))
+	}
+	summaries := make([]*report.CaseSummary, len(cases))
+	var werr error
+	emitted := 0
+	emit := func(all bool) {
+		for ; emitted < len(cases) && werr == nil; emitted++ {
+			s := summaries[emitted]
+			if s == nil && !all {
+				break
+			}
+			if s != nil && opt.format == "jsonl" {
+				werr = report.CaseJSONL(w, *s)
+			}
+		}
+		if opt.format == "jsonl" && werr == nil {
+			werr = w.Flush()
+		}
+	}
+	type result struct {
+		i int
+		s *report.CaseSummary
+	}
+	work := make(chan int)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range min(opt.jobs, max(len(cases), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results <- result{i, triageCase(ctx, cases[i], opt, prog, html)}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for i := range cases {
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	done := 0
+	for r := range results {
+		done++
+		if r.s == nil {
+			continue // interrupted
+		}
+		summaries[r.i] = r.s
+		prog.describe(fmt.Sprintf("cases %d/%d", done, len(cases)))
+		emit(false)
+	}
+	prog.done()
+	// After an interrupt, the finished cases that waited behind an
+	// unfinished one.
+	emit(true)
+	var finished []report.CaseSummary
+	for _, s := range summaries {
+		if s != nil {
+			finished = append(finished, *s)
+		}
+	}
+	return finished, werr
+}
+
+// readTriage reads saved triage outputs for --from.
+func readTriage(files []string) ([]report.CaseSummary, error) {
+	var all []report.CaseSummary
+	seen := map[string]string{}
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("--from %s: %v", name, unwrapPath(err))
+		}
+		cs, err := report.ReadCases(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--from %s: %v", name, err)
+		}
+		for _, c := range cs {
+			if other, ok := seen[c.Name]; ok {
+				return nil, fmt.Errorf("--from %s: case %q is in %s too", name, c.Name, other)
+			}
+			seen[c.Name] = name
+		}
+		all = append(all, cs...)
+	}
+	slices.SortFunc(all, func(a, b report.CaseSummary) int { return strings.Compare(a.Name, b.Name) })
+	return all, nil
 }
 
 func plural(n int, word string) string {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -124,17 +125,41 @@ func TestTriageShards(t *testing.T) {
 	triageTree(t, dir)
 	t.Chdir(dir)
 	_, whole, _ := runCmd(t, "triage", "--format", "jsonl", "uploads")
-	var lines []string
+	var lines, shards []string
 	for i := range 3 {
 		_, out, stderr := runCmd(t, "triage", "--format", "jsonl", "--shard", string(rune('1'+i))+"/3", "uploads")
 		if out == "" {
 			t.Errorf("shard %d/3 is empty: %s", i+1, stderr)
 		}
 		lines = append(lines, strings.Split(strings.TrimSuffix(out, "\n"), "\n")...)
+		name := fmt.Sprintf("shard-%d.jsonl", i+1)
+		if err := os.WriteFile(name, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, "--from", name)
 	}
 	slices.Sort(lines)
 	if got := strings.Join(lines, "\n") + "\n"; got != whole {
 		t.Errorf("shards concatenated and sorted:\n%s\nwant the whole run:\n%s", got, whole)
+	}
+	// --from reads the shards back: the same lines, and the same table
+	// but for the files skipped, which JSON lines do not record.
+	if _, got, stderr := runCmd(t, append([]string{"triage", "--format", "jsonl"}, shards...)...); got != whole {
+		t.Errorf("--from the shards, jsonl:\n%s\nwant:\n%s\n%s", got, whole, stderr)
+	}
+	_, table, _ := runCmd(t, "triage", "uploads")
+	table = table[:strings.Index(table, "Skipped ")]
+	if _, got, _ := runCmd(t, append([]string{"triage"}, shards...)...); got != table {
+		t.Errorf("--from the shards, table:\n%s\nwant:\n%s", got, table)
+	}
+	for _, bad := range [][]string{
+		{"--from", "shard-1.jsonl", "--from", "shard-1.jsonl"},
+		{"--from", "shard-1.jsonl", "uploads"},
+		{"--from", "uploads/misc/README.md"},
+	} {
+		if code, _, stderr := runCmd(t, append([]string{"triage"}, bad...)...); code != exitUsage {
+			t.Errorf("%v: exit %d: %s", bad, code, stderr)
+		}
 	}
 	for _, bad := range []string{"0/3", "4/3", "1/0", "x", "1/"} {
 		if code, _, stderr := runCmd(t, "triage", "--shard", bad, "uploads"); code != exitUsage || !strings.Contains(stderr, "bad --shard") {

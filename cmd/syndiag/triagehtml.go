@@ -32,7 +32,11 @@ func newCaseReports(index string, cases []caseSpec) (*caseReports, error) {
 		files: map[string]string{},
 	}
 	cr.dir = filepath.Join(filepath.Dir(index), cr.rel)
-	if err := os.MkdirAll(cr.dir, 0o755); err != nil {
+	dir := filepath.Dir(index)
+	if len(cases) > 0 {
+		dir = cr.dir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	taken := map[string]bool{}
@@ -88,8 +92,8 @@ func (cr *caseReports) write(name string, res *analyze.Result) (string, error) {
 	return cr.rel + "/" + file, nil
 }
 
-// index writes the index page of all cases.
-func (cr *caseReports) index(w io.Writer, t report.Triage) error {
+// triageIndex writes the index page of all cases.
+func triageIndex(w io.Writer, t report.Triage) error {
 	title := "syndiag triage: " + plural(len(t.Cases), "case")
 	if t.Shard != "" {
 		title += ", shard " + t.Shard
