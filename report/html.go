@@ -180,7 +180,7 @@ func (c *chart) figure(w *bufio.Writer, small bool) {
 		switch {
 		case s.Count > 0:
 			fmt.Fprintf(&b, " <span class=\"count\">(%d)</span>", s.Count)
-		case s.Kind == seriesMarks || s.Kind == seriesTicksUp || s.Kind == seriesTicksDown:
+		case s.Kind == seriesMarks || s.Kind == seriesTicksUp || s.Kind == seriesTicksDown || s.Kind == seriesLetters:
 			fmt.Fprintf(&b, " <span class=\"count\">(%d)</span>", len(s.Points))
 		}
 		b.WriteString("</li>")

@@ -397,3 +397,79 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestHTMLJoinLossTruth checks the signs on the joined client timeline
+// against testdata/join/truth.tsv, which says per SYN transmission of the
+// client capture where it died: each lost SYN has the sign of its class at
+// its time in its client's lane, and every class counts as many as truth.
+func TestHTMLJoinLossTruth(t *testing.T) {
+	res := analyzeCase(t, htmlCase{client: "../testdata/join/nat-client.pcap", server: "../testdata/join/nat-server.pcap"})
+	tb := newTimebase(res)
+	p := buildHTML(res, Options{})
+	var ch *chart
+	for i := range p.Sections[0].Charts {
+		if c := &p.Sections[0].Charts[i]; c.ID == "timeline-"+strconv.Itoa(res.Join.Client) {
+			ch = c
+		}
+	}
+	if ch == nil {
+		t.Fatal("no timeline of the client capture")
+	}
+	// A SYN on the page: its class, its client (the tooltip's first word)
+	// and its time on the axis.
+	type syn struct {
+		at, client string
+		x          float64
+	}
+	got := map[syn]int{}
+	gotCount := map[string]int{}
+	marks := 0
+	for _, s := range ch.Series {
+		switch s.Kind {
+		case seriesMarks:
+			marks += len(s.Points)
+		case seriesLetters:
+			at := strings.TrimPrefix(s.Style, "lost-")
+			gotCount[at] += len(s.Points)
+			for _, pt := range s.Points {
+				client, _, _ := strings.Cut(pt.Title, " ")
+				got[syn{at, client, pt.X}]++
+			}
+		}
+	}
+	gotCount[analyze.LostNone] = marks
+	for at, n := range gotCount {
+		if at != analyze.LostNone {
+			gotCount[analyze.LostNone] -= n
+		}
+	}
+	want := map[syn]int{}
+	wantCount := map[string]int{}
+	for _, r := range readTSV(t, "../testdata/join/truth.tsv") {
+		wantCount[r["lost_at"]]++
+		if r["lost_at"] == analyze.LostNone {
+			continue
+		}
+		sec, frac, _ := strings.Cut(r["time"], ".")
+		ns := int64(atoi(t, sec))*1e9 + int64(atoi(t, (frac + "000000000")[:9]))
+		want[syn{r["lost_at"], r["client"], tb.x(res.Join.Client, ns)}]++
+	}
+	if len(wantCount) < 3 {
+		t.Fatalf("truth.tsv has classes %v: too few to test", wantCount)
+	}
+	for _, at := range []string{analyze.LostNone, analyze.LostClientToServer, analyze.LostServer, analyze.LostServerToClient, analyze.LostUnknown} {
+		if gotCount[at] != wantCount[at] {
+			t.Errorf("lost_at %s: %d SYNs on the page, truth.tsv says %d", at, gotCount[at], wantCount[at])
+		}
+	}
+	for s, n := range want {
+		if got[s] != n {
+			t.Errorf("truth.tsv: %s SYN at %s s lost %s; the page has %d such signs", s.client, num(s.x), s.at, got[s])
+		}
+	}
+	for s, n := range got {
+		if want[s] != n {
+			t.Errorf("the page has %d %s signs for %s at %s s; truth.tsv %d", n, s.at, s.client, num(s.x), want[s])
+		}
+	}
+}

@@ -54,6 +54,8 @@ svg.chart{display:block;max-width:100%;height:auto}
 .o-established{color:#0072B2}.o-unanswered{color:#D55E00}.o-refused{color:#E69F00}
 .o-icmp_unreachable{color:#CC79A7}.o-half_open{color:#009E73}.o-answered_by_ack{color:#56B4E9}
 .o-reset_after_ack{color:#000}.o-incomplete{color:#888}.o-none{color:#333}
+.s .lt{fill:currentColor;font-size:14px;font-weight:700}
+.lost-client_to_server{color:#D55E00}.lost-server{color:#000}.lost-server_to_client{color:#0072B2}.lost-unknown{color:#555}
 .join{color:#aaa}.join .ln{stroke-width:1}
 .synack{color:#333}.rst{color:#000}.rst .ln{stroke-width:2.5}.icmp{color:#CC79A7}
 .paws-ok{color:#0072B2}.paws-lost{color:#D55E00}.stamp{color:#000}.stamp .ln{stroke-width:1.2}

@@ -84,6 +84,7 @@ const (
 	seriesSegments  = "segments"   // a line from (X, Y) to (X2, Y2)
 	seriesTicksUp   = "ticks-up"   // a short vertical line above (X, Y)
 	seriesTicksDown = "ticks-down" // a short vertical line below (X, Y)
+	seriesLetters   = "letters"    // Shape, a letter or sign, above and right of (X, Y)
 )
 
 // series is a set of points drawn alike; Style names its colour (a CSS
@@ -92,7 +93,7 @@ type series struct {
 	Name   string
 	Style  string
 	Kind   string
-	Shape  string // marks: circle, square, diamond, triangle, triangle-down, cross
+	Shape  string // marks: circle, square, diamond, triangle, triangle-down, cross; letters: the letter
 	Dashed bool
 	Points []point
 	// NoLegend keeps the series out of the legend (lines that join marks).

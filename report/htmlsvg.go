@@ -191,6 +191,15 @@ func (s *series) element(b *strings.Builder, f frame, p point, r float64) {
 		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y-4.5), n(x), n(y-9))
 	case seriesTicksDown:
 		el = fmt.Sprintf(`<line class="ln" x1="%s" y1="%s" x2="%s" y2="%s"`, n(x), n(y+4.5), n(x), n(y+9))
+	case seriesLetters:
+		// Up and right of the mark it annotates, like an exponent: clear
+		// of the SYN-ACK ticks, which stand straight above a mark.
+		fmt.Fprintf(b, `<text class="lt" x="%s" y="%s">%s`, n(x+4), n(y-2.5), esc(s.Shape))
+		if p.Title != "" {
+			fmt.Fprintf(b, `<title>%s</title>`, esc(p.Title))
+		}
+		b.WriteString(`</text>`)
+		return
 	default:
 		el = shape(s.Shape, x, y, r, p.Hollow)
 	}
@@ -254,6 +263,8 @@ func (s *series) key(b *strings.Builder) {
 		b.WriteString(`<line class="ln" x1="1" y1="7" x2="21" y2="7"/>`)
 	case seriesTicksUp, seriesTicksDown:
 		b.WriteString(`<line class="ln" x1="11" y1="1" x2="11" y2="13"/>`)
+	case seriesLetters:
+		fmt.Fprintf(b, `<text class="lt" x="11" y="12" text-anchor="middle">%s</text>`, esc(s.Shape))
 	default:
 		b.WriteString(shape(s.Shape, 11, 7, 4.5, false) + "/>")
 	}

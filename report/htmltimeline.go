@@ -31,6 +31,16 @@ var outcomeStyles = []outcomeStyle{
 	{analyze.Incomplete, "star", "incomplete (capture ended)"},
 }
 
+// lossStyles are the signs beside a SYN of a joined client capture that
+// say where it was lost (Attempt.SYNLostAt): arrows in the direction of the
+// packet that died, so the sign reads without its colour.
+var lossStyles = []struct{ at, sign, label string }{
+	{analyze.LostClientToServer, "→", "lost client_to_server: the SYN never reached the server capture"},
+	{analyze.LostServer, "S", "lost at the server: it saw the SYN and sent no SYN-ACK"},
+	{analyze.LostServerToClient, "←", "lost server_to_client: the SYN-ACK never reached the client capture"},
+	{analyze.LostUnknown, "?", "lost, where is unknown"},
+}
+
 // timelineSection draws a timeline per capture: a lane per client source
 // address, each SYN transmission a mark shaped and coloured by the
 // attempt's outcome (an outline when nothing answered that transmission),
@@ -178,10 +188,46 @@ func timeline(res *analyze.Result, tb timebase, ci int) *chart {
 	} else {
 		markTimeline(res, tb, ch, idx, lane, row, rows)
 	}
+	if joined(res) && ci == res.Join.Client {
+		ch.Notes = append(ch.Notes, lossNotes(res, idx, syns > maxMarks)...)
+	}
 	if len(names) > 0 && strings.HasSuffix(names[len(names)-1], "other addresses") {
 		ch.Notes = append(ch.Notes, fmt.Sprintf("The last lane gathers the %s: lanes are kept for the %d addresses with the most attempts, then failures.", names[len(names)-1], maxLanes-1))
 	}
 	return ch
+}
+
+// lossNotes says where the SYNs of a joined client capture were lost: in
+// words when the timeline is binned and draws no signs, and how many
+// attempts the server capture could not tell about.
+func lossNotes(res *analyze.Result, idx []int, binned bool) []string {
+	n := map[string]int{}
+	unknown := 0
+	for _, i := range idx {
+		a := &res.Attempts[i]
+		if a.SYNLostAt == nil && a.LostAt == analyze.LostUnknown {
+			unknown++
+		}
+		for _, at := range a.SYNLostAt {
+			n[at]++
+		}
+	}
+	var out []string
+	if binned {
+		var parts []string
+		for _, st := range lossStyles {
+			if n[st.at] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n[st.at], st.at))
+			}
+		}
+		if len(parts) > 0 {
+			out = append(out, "Where the SYNs were lost, from both captures (not drawn in bins): "+strings.Join(parts, ", ")+".")
+		}
+	}
+	if unknown > 0 {
+		out = append(out, fmt.Sprintf("%s began while the server capture was not running: where their SYNs were lost is not known.", plural(unknown, "attempt")))
+	}
+	return out
 }
 
 // by returns the distinct client addresses of the attempts.
@@ -240,6 +286,10 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 	synacks := series{Name: "SYN-ACK", Style: "synack", Kind: seriesTicksUp}
 	rsts := series{Name: "RST", Style: "rst", Kind: seriesTicksDown}
 	icmps := series{Name: "ICMP error", Style: "icmp", Kind: seriesTicksDown, Dashed: true}
+	lost := map[string]*series{}
+	for _, st := range lossStyles {
+		lost[st.at] = &series{Name: st.label, Style: "lost-" + st.at, Kind: seriesLetters, Shape: st.sign}
+	}
 	for _, i := range idx {
 		a := &res.Attempts[i]
 		l := lane[a.Client.Addr()]
@@ -265,10 +315,15 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 			if !answered[k] {
 				t += ", no answer"
 			}
-			if k < len(a.SYNLostAt) && a.SYNLostAt[k] != analyze.LostNone {
-				t += ", lost at " + a.SYNLostAt[k]
-			}
 			m.Points = append(m.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Hollow: !answered[k], Title: t})
+			if k < len(a.SYNLostAt) && a.SYNLostAt[k] != analyze.LostNone {
+				l := lost[a.SYNLostAt[k]]
+				if l == nil {
+					l = lost[analyze.LostUnknown]
+				}
+				m.Points[len(m.Points)-1].Title += ", lost at " + a.SYNLostAt[k]
+				l.Points = append(l.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Title: t + ", lost at " + a.SYNLostAt[k]})
+			}
 		}
 		if len(a.SYNs) > 1 {
 			joins.Points = append(joins.Points, point{X: tb.x(a.Capture, a.FirstSYN()), Y: y, X2: tb.x(a.Capture, a.SYNs[len(a.SYNs)-1].Time), Y2: y})
@@ -298,6 +353,11 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 	for _, s := range []series{synacks, rsts, icmps} {
 		if len(s.Points) > 0 {
 			ch.Series = append(ch.Series, s)
+		}
+	}
+	for _, st := range lossStyles {
+		if l := lost[st.at]; len(l.Points) > 0 {
+			ch.Series = append(ch.Series, *l)
 		}
 	}
 }
