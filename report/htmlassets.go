@@ -88,7 +88,10 @@ a{color:inherit;text-decoration:none}
 `
 
 // pageScript makes the tables sortable by a click on a column heading.
-// The page reads the same without it.
+// The page reads the same without it. A cell's data-sort attribute, when
+// it has one, is what it sorts by: numbers in numeric columns, and in the
+// others keys computed in Go that compare as plain strings (addresses and
+// ports by value: addrKey), so the script needs no parser of its own.
 const pageScript = `
 (function () {
   function key(td, num) {

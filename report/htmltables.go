@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -10,8 +11,9 @@ import (
 	"github.com/syndiag/syndiag/analyze"
 )
 
-// htmlTable is a table the page can sort by any column (with scripts on);
-// Numeric columns sort by their cells' Sort keys and align right.
+// htmlTable is a table the page can sort by any column (with scripts on).
+// A column sorts by its cells' Sort keys where they have one, else by
+// their text; Numeric columns sort as numbers and align right.
 type htmlTable struct {
 	ID, Title string
 	Header    []string
@@ -22,12 +24,45 @@ type htmlTable struct {
 
 type htmlCell struct {
 	Text string
-	Sort string // the key a numeric column sorts by, when Text is not a number
+	// Sort is the key the column sorts by, when Text does not sort as
+	// itself: a number for numeric columns, else a string that compares
+	// in the wanted order (see addrKey).
+	Sort string
 }
 
 func cell(s string) htmlCell       { return htmlCell{Text: s} }
 func intCell(n int) htmlCell       { return htmlCell{Text: strconv.Itoa(n)} }
 func keyCell(s, k string) htmlCell { return htmlCell{Text: s, Sort: k} }
+
+// addrCell shows an address and sorts it numerically.
+func addrCell(s string, a netip.Addr) htmlCell { return keyCell(s, addrKey(a)) }
+
+// addrPortCell shows an address and port and sorts them numerically.
+func addrPortCell(s string, ap netip.AddrPort) htmlCell { return keyCell(s, addrPortKey(ap)) }
+
+// addrKey is a key that sorts addresses by value when compared as text,
+// which is all the page's script does: IPv4 before IPv6, then IPv4 by its
+// octets padded to three digits ("4 198.018.030.011"), IPv6 by its eight
+// groups padded to four hex digits (netip's StringExpanded), then the zone.
+func addrKey(a netip.Addr) string {
+	if !a.IsValid() {
+		return "0"
+	}
+	if a.Is4() {
+		b := a.As4()
+		return fmt.Sprintf("4 %03d.%03d.%03d.%03d", b[0], b[1], b[2], b[3])
+	}
+	k := "6 " + a.WithZone("").StringExpanded()
+	if z := a.Zone(); z != "" {
+		k += "%" + z
+	}
+	return k
+}
+
+// addrPortKey is addrKey and the port padded to five digits.
+func addrPortKey(ap netip.AddrPort) string {
+	return fmt.Sprintf("%s:%05d", addrKey(ap.Addr()), ap.Port())
+}
 
 // sourceTable lists the client source addresses.
 func sourceTable(res *analyze.Result) htmlTable {
@@ -48,7 +83,7 @@ func sourceTable(res *analyze.Result) htmlTable {
 		if s.TSvalMonotonic != nil {
 			clocks = strconv.Itoa(s.TimestampClocks)
 		}
-		row := []htmlCell{keyCell(s.IP.String(), ""), intCell(s.Attempts), intCell(s.Failed), intCell(s.Retransmitted), keyCell(clocks, strconv.Itoa(s.TimestampClocks)), cell(s.Verdict)}
+		row := []htmlCell{addrCell(s.IP.String(), s.IP), intCell(s.Attempts), intCell(s.Failed), intCell(s.Retransmitted), keyCell(clocks, strconv.Itoa(s.TimestampClocks)), cell(s.Verdict)}
 		if multi {
 			row = append([]htmlCell{cell(filepath.Base(res.Captures[s.Capture].Path))}, row...)
 		}
@@ -105,7 +140,7 @@ func attemptTable(res *analyze.Result, tb timebase) htmlTable {
 		}
 		row := []htmlCell{
 			cell(analyze.Clock(a.FirstSYN())), cell(num(tb.x(a.Capture, a.FirstSYN()))),
-			cell(client), cell(a.Server.String()), cell(string(a.Outcome)), intCell(len(a.SYNs)),
+			addrPortCell(client, a.Client), addrPortCell(a.Server.String(), a.Server), cell(string(a.Outcome)), intCell(len(a.SYNs)),
 			cell(a.SYNOffsets()), connect, cell(a.Cause),
 		}
 		if j {
