@@ -8,10 +8,17 @@ import (
 	"github.com/syndiag/syndiag/analyze"
 )
 
-// maxMarks is how many SYN transmissions a timeline draws one by one; past
-// it, they are counted in time bins. A variable, so tests can bin small
-// captures.
-var maxMarks = 3000
+// maxMarks is how many SYN transmissions the timelines of a page draw one
+// by one, shared among them, a SYN-ACK, RST or ICMP error counting half;
+// past its share, a timeline counts its SYNs in time bins. A variable, so
+// tests can bin small captures.
+var maxMarks = 3500
+
+// maxBars is how many bars the binned timelines of a page draw, shared
+// among them: past its share, a timeline widens its bins. With a lane per
+// source, an outcome per colour and 150 bins, a day of SYNs from many
+// sources would draw 29,000 bars, 4 MB of page.
+var maxBars = 5000
 
 // Limits that keep the page readable and small whatever the capture.
 const (
@@ -19,13 +26,17 @@ const (
 	maxLanes = 24
 	// maxPAWSSources is how many sources get a TSval chart.
 	maxPAWSSources = 6
-	// maxPAWSPoints is how many SYNs a TSval chart draws.
-	maxPAWSPoints = 1500
+	// maxPAWSPoints is how many SYNs a TSval chart draws (shared by the
+	// charts of one source when there are several captures).
+	maxPAWSPoints = 400
 	// maxQueueCharts and maxLatencyCharts bound the charts per kind.
 	maxQueueCharts   = 3
 	maxLatencyCharts = 4
 	// maxStepPoints bounds a step line (the accept queue's occupancy).
 	maxStepPoints = 1500
+	// maxQueueMarks bounds the marks of third ACKs a full queue ignored or
+	// reset, per kind and chart.
+	maxQueueMarks = 300
 	// maxSourceRows and maxAttemptRows bound the tables.
 	maxSourceRows  = 200
 	maxAttemptRows = 100

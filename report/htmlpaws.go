@@ -19,11 +19,18 @@ import (
 func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 	s := htmlSection{ID: "paws", Title: "TCP timestamps per source address (per-host PAWS)", Small: true,
 		Intro: "Each SYN's TSval against the time it was captured, one chart per client address. Several hosts behind one NAT address show as parallel lines, one per timestamp clock. The shape is what the per-host PAWS rule of Linux < 4.12 with net.ipv4.tcp_tw_recycle=1 decides when the capture is replayed through it (a circle: accepted, a cross: rejected, because the SYN's TSval is behind the stamp the server stored when it closed a connection from that address less than 60 s before; the stamp is the black line); the colour is what happened to the SYN (blue: answered, red: no answer). Crosses that were answered mean the server did not run the rule."}
+	var order []int
 	for _, ci := range captureOrder(res) {
 		if joined(res) && ci == res.Join.Client {
 			continue // the rule keys on the addresses the server sees
 		}
-		s.Charts = append(s.Charts, pawsCharts(res, tb, ci, &s)...)
+		order = append(order, ci)
+	}
+	// The captures share the page's points, so that many do not make it
+	// large.
+	limit := maxPAWSPoints / max(len(order), 1)
+	for _, ci := range order {
+		s.Charts = append(s.Charts, pawsCharts(res, tb, ci, limit, &s)...)
 	}
 	found := map[int]bool{}
 	for _, f := range res.Findings {
@@ -52,7 +59,7 @@ type pawsPoint struct {
 	decision     *analyze.PAWSDecision
 }
 
-func pawsCharts(res *analyze.Result, tb timebase, ci int, s *htmlSection) []chart {
+func pawsCharts(res *analyze.Result, tb timebase, ci, limit int, s *htmlSection) []chart {
 	replay := analyze.ReplayPAWS(res, ci)
 	decided := map[[2]int]*analyze.PAWSDecision{}
 	for i := range replay.Decisions {
@@ -114,7 +121,7 @@ func pawsCharts(res *analyze.Result, tb timebase, ci int, s *htmlSection) []char
 	}
 	var out []chart
 	for k, src := range srcs {
-		out = append(out, pawsChart(res, tb, ci, k, src, stamps[src.ip], replay.Applies))
+		out = append(out, pawsChart(res, tb, ci, k, src, stamps[src.ip], replay.Applies, limit))
 	}
 	return out
 }
@@ -132,7 +139,7 @@ var pawsKinds = []struct {
 	{true, true, "rule rejects, but answered: not in force", "paws-ok", "cross"},
 }
 
-func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, stamps []analyze.PAWSStamp, applies bool) chart {
+func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, stamps []analyze.PAWSStamp, applies bool, limit int) chart {
 	ch := chart{ID: fmt.Sprintf("paws-%d-%d", ci, k), Kind: "paws", X: timeAxis(tb.span), Height: 170}
 	ch.Title = fmt.Sprintf("%s: %s", src.ip, plural(src.syns, "SYN"))
 	if applies {
@@ -141,8 +148,8 @@ func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, sta
 		ch.Title += fmt.Sprintf(", %d unanswered", src.missed)
 	}
 	pts := src.pts
-	if len(pts) > maxPAWSPoints {
-		pts = samplePAWS(pts)
+	if len(pts) > limit {
+		pts = samplePAWS(pts, limit)
 		ch.Notes = append(ch.Notes, fmt.Sprintf("%d of the %d SYNs drawn: all that the rule rejects or nobody answered, and an even sample of the rest.", len(pts), len(src.pts)))
 	}
 	lo, hi := float64(pts[0].tsval), float64(pts[0].tsval)
@@ -201,8 +208,8 @@ func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, sta
 }
 
 // samplePAWS keeps every SYN that the rule rejects or nobody answered and
-// an even sample of the others, up to maxPAWSPoints.
-func samplePAWS(pts []pawsPoint) []pawsPoint {
+// an even sample of the others, up to limit.
+func samplePAWS(pts []pawsPoint, limit int) []pawsPoint {
 	var keep []pawsPoint
 	var rest []int
 	for i, p := range pts {
@@ -212,11 +219,11 @@ func samplePAWS(pts []pawsPoint) []pawsPoint {
 			rest = append(rest, i)
 		}
 	}
-	room := max(maxPAWSPoints-len(keep), 0)
-	if len(keep) > maxPAWSPoints {
-		step := float64(len(keep)) / float64(maxPAWSPoints)
+	room := max(limit-len(keep), 0)
+	if len(keep) > limit {
+		step := float64(len(keep)) / float64(limit)
 		var k []pawsPoint
-		for i := 0; i < maxPAWSPoints; i++ {
+		for i := 0; i < limit; i++ {
 			k = append(k, keep[int(float64(i)*step)])
 		}
 		keep, room = k, 0

@@ -113,7 +113,18 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 			continue
 		}
 		s := series{Name: ev.name, Style: "q-full", Kind: seriesMarks, Shape: "triangle-down"}
-		for _, t := range ev.times {
+		times := ev.times
+		if len(times) > maxQueueMarks {
+			// An even sample: the marks show when the queue was full, which
+			// a sample shows as well, and the legend counts them all.
+			times = make([]int64, maxQueueMarks)
+			for i := range times {
+				times[i] = ev.times[i*len(ev.times)/maxQueueMarks]
+			}
+			s.Count = len(ev.times)
+			ch.Notes = append(ch.Notes, fmt.Sprintf("%d of the %d times a %s are marked, evenly spread.", maxQueueMarks, len(ev.times), ev.name))
+		}
+		for _, t := range times {
 			s.Points = append(s.Points, point{X: tb.x(ci, t), Y: round4(top * 0.97), Title: fmt.Sprintf("%s at %s s", ev.name, num(tb.x(ci, t)))})
 		}
 		ch.Series = append(ch.Series, s)

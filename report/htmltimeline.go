@@ -52,8 +52,17 @@ func timelineSection(res *analyze.Result, tb timebase) htmlSection {
 		return s
 	}
 	order := captureOrder(res)
+	// The timelines share the page's marks and bars, so that many
+	// captures do not make it large.
+	charted := 0
 	for _, ci := range order {
-		c := timeline(res, tb, ci)
+		if slices.ContainsFunc(res.Attempts, func(a analyze.Attempt) bool { return a.Capture == ci }) {
+			charted++
+		}
+	}
+	share := budget{marks: maxMarks / max(charted, 1), bars: maxBars / max(charted, 1)}
+	for _, ci := range order {
+		c := timeline(res, tb, ci, share)
 		if c != nil {
 			s.Charts = append(s.Charts, *c)
 		}
@@ -136,7 +145,10 @@ func lanes(res *analyze.Result, capture int) (names []string, lane map[netip.Add
 	return names, lane, attempts
 }
 
-func timeline(res *analyze.Result, tb timebase, ci int) *chart {
+// budget is what one timeline may draw: SYN marks, then bars.
+type budget struct{ marks, bars int }
+
+func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 	names, lane, idx := lanes(res, ci)
 	if len(idx) == 0 {
 		return nil
@@ -166,7 +178,15 @@ func timeline(res *analyze.Result, tb timebase, ci int) *chart {
 	// at least; a row is 12 px.
 	var row map[int]int
 	rows := make([]int, len(names))
-	if syns > maxMarks {
+	// A tick costs the page about half what a SYN's mark does: past its
+	// share, the timeline counts SYNs in bins.
+	ticks := 0
+	for _, i := range idx {
+		a := &res.Attempts[i]
+		ticks += len(a.SYNACKs) + len(a.Resets) + len(a.ICMP)
+	}
+	binned := syns+ticks/2 > share.marks
+	if binned {
 		for i := range rows {
 			rows[i] = 2
 		}
@@ -183,13 +203,13 @@ func timeline(res *analyze.Result, tb timebase, ci int) *chart {
 	}
 	ch.Y.Max = ch.LaneEdges[len(names)]
 	ch.Height = max(int(12*ch.Y.Max), 60)
-	if syns > maxMarks {
-		binnedTimeline(res, tb, ch, idx, lane, syns)
+	if binned {
+		binnedTimeline(res, tb, ch, idx, lane, syns, share.bars)
 	} else {
 		markTimeline(res, tb, ch, idx, lane, row, rows)
 	}
 	if joined(res) && ci == res.Join.Client {
-		ch.Notes = append(ch.Notes, lossNotes(res, idx, syns > maxMarks)...)
+		ch.Notes = append(ch.Notes, lossNotes(res, idx, binned)...)
 	}
 	if len(names) > 0 && strings.HasSuffix(names[len(names)-1], "other addresses") {
 		ch.Notes = append(ch.Notes, fmt.Sprintf("The last lane gathers the %s: lanes are kept for the %d addresses with the most attempts, then failures.", names[len(names)-1], maxLanes-1))
@@ -364,25 +384,39 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 
 // binnedTimeline counts the SYNs per lane, time bin and outcome, and draws
 // each count as a bar in the lane, stacked by outcome: a capture with more
-// SYNs than maxMarks stays readable and small.
-func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane map[netip.Addr]int, syns int) {
-	width := binWidth(tb.span, 150)
-	nb := int(tb.span/width) + 1
+// SYNs than its share of maxMarks stays readable and small. Bins are about
+// 150 to a chart, fewer and wider when that would draw more bars than
+// maxBars, the timeline's share of maxBars.
+func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane map[netip.Addr]int, syns, maxBars int) {
 	type key struct{ lane, bin int }
-	counts := map[analyze.Outcome]map[key]int{}
-	total := map[key]int{}
-	for _, i := range idx {
-		a := &res.Attempts[i]
-		l := lane[a.Client.Addr()]
-		for _, s := range a.SYNs {
-			b := min(int(tb.x(a.Capture, s.Time)/width), nb-1)
-			if counts[a.Outcome] == nil {
-				counts[a.Outcome] = map[key]int{}
+	width := binWidth(tb.span, 150)
+	var counts map[analyze.Outcome]map[key]int
+	var total map[key]int
+	var nb, bars int
+	for {
+		nb = int(tb.span/width) + 1
+		counts, total, bars = map[analyze.Outcome]map[key]int{}, map[key]int{}, 0
+		for _, i := range idx {
+			a := &res.Attempts[i]
+			l := lane[a.Client.Addr()]
+			for _, s := range a.SYNs {
+				b := min(int(tb.x(a.Capture, s.Time)/width), nb-1)
+				if counts[a.Outcome] == nil {
+					counts[a.Outcome] = map[key]int{}
+				}
+				if counts[a.Outcome][key{l, b}] == 0 {
+					bars++
+				}
+				counts[a.Outcome][key{l, b}]++
+				total[key{l, b}]++
 			}
-			counts[a.Outcome][key{l, b}]++
-			total[key{l, b}]++
 		}
+		if bars <= maxBars || nb == 1 {
+			break
+		}
+		width = widerBin(width)
 	}
+	usual := binWidth(tb.span, 150)
 	peak := 0
 	for _, n := range total {
 		peak = max(peak, n)
@@ -414,6 +448,9 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 		ch.Series = append(ch.Series, s)
 	}
 	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", plural(syns, "SYN transmission"), num(width), plural(peak, "SYN")))
+	if width > usual {
+		ch.Notes = append(ch.Notes, fmt.Sprintf("The bins are %s s wide instead of %s s: narrower ones would draw more than %d bars, too large a page.", num(width), num(usual), maxBars))
+	}
 }
 
 func styleOf(o analyze.Outcome) outcomeStyle {
@@ -425,13 +462,30 @@ func styleOf(o analyze.Outcome) outcomeStyle {
 	return outcomeStyle{o, "circle", string(o)}
 }
 
+// binWidths are the round bin widths, in seconds.
+var binWidths = []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200}
+
 // binWidth picks a round bin width that splits span seconds into at most n
 // bins.
 func binWidth(span float64, n int) float64 {
-	for _, w := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600} {
+	for _, w := range binWidths {
 		if span/w <= float64(n) {
 			return w
 		}
 	}
-	return 7200
+	w := binWidths[len(binWidths)-1]
+	for span/w > float64(n) {
+		w *= 2
+	}
+	return w
+}
+
+// widerBin is the next round bin width after w.
+func widerBin(w float64) float64 {
+	for _, v := range binWidths {
+		if v > w {
+			return v
+		}
+	}
+	return w * 2
 }
