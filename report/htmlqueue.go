@@ -105,10 +105,19 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 			Points: []point{{X: 0, Y: float64(q.Capacity), X2: x1, Y2: float64(q.Capacity), Title: fmt.Sprintf("the model's accept queue size: %d", q.Capacity)}}})
 	}
 	top = max(top*1.12, 4)
+	// The marks are what the accept-queue model looks for; "queue full" is
+	// said only where analyze found the overflow: a SYN-ACK resent after
+	// a third ACK also follows a SYN retransmission crossing it.
+	ignored, reset := "third ACK ignored (the server resent its SYN-ACK)", "third ACK answered with RST"
+	for _, f := range res.Findings {
+		if f.Kind == analyze.KindAcceptQueueOverflow && f.Capture == ci {
+			ignored, reset = "third ACK ignored (queue full)", "third ACK reset (queue full)"
+		}
+	}
 	for _, ev := range []struct {
 		times []int64
 		name  string
-	}{{q.Ignored, "third ACK ignored (queue full)"}, {q.Reset, "third ACK reset (queue full)"}} {
+	}{{q.Ignored, ignored}, {q.Reset, reset}} {
 		if len(ev.times) == 0 {
 			continue
 		}
