@@ -156,7 +156,7 @@ func htmlSummary(res *analyze.Result) []string {
 	syns := 0
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if a.Peer < 0 || res.Captures[a.Capture].Role == analyze.RoleClient {
+		if countedOnce(res, a) {
 			syns += len(a.SYNs)
 		}
 	}

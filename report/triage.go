@@ -89,7 +89,7 @@ func Summarize(res *analyze.Result) CaseSummary {
 	}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if a.Peer >= 0 && res.Captures[a.Capture].Role != analyze.RoleClient {
+		if !countedOnce(res, a) {
 			continue
 		}
 		c.Attempts++
@@ -114,6 +114,12 @@ func Summarize(res *analyze.Result) CaseSummary {
 		c.Worst = c.Findings[0].Severity
 	}
 	return c
+}
+
+// countedOnce reports whether a is counted where a handshake seen in both
+// captures of a join is counted once, as its client saw it.
+func countedOnce(res *analyze.Result, a *analyze.Attempt) bool {
+	return a.Peer < 0 || res.Captures[a.Capture].Role == analyze.RoleClient
 }
 
 // Unreadable reports whether no capture of the case could be read at all.
@@ -432,4 +438,40 @@ func ReadCases(r io.Reader) ([]CaseSummary, error) {
 	}
 	slices.SortFunc(cs, func(a, b CaseSummary) int { return strings.Compare(a.Name, b.Name) })
 	return cs, nil
+}
+
+// TriageStatus is what a triage run says on standard error at its end: the
+// cases it analyzed (verb: "analyzed", or "read" for saved output), unless
+// the table said so already, and the cases an interrupt left undone.
+func TriageStatus(t Triage, verb string, table bool) []string {
+	var out []string
+	if !table {
+		line := fmt.Sprintf("%s %s", plural(len(t.Cases), "case"), verb)
+		unreadable := 0
+		for _, c := range t.Cases {
+			if c.Unreadable() {
+				unreadable++
+			}
+		}
+		if unreadable > 0 {
+			line += fmt.Sprintf(", %d of them unreadable", unreadable)
+		}
+		if len(t.Skipped) > 0 {
+			line += fmt.Sprintf("; %s skipped, not captures", plural(len(t.Skipped), "file"))
+		}
+		out = append(out, line)
+	}
+	if t.Interrupted > 0 {
+		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", plural(t.Interrupted, "case")))
+	}
+	return out
+}
+
+// TriageHTML writes the index page of a triage run.
+func TriageHTML(w io.Writer, t Triage) error {
+	title := "syndiag triage: " + plural(len(t.Cases), "case")
+	if t.Shard != "" {
+		title += ", shard " + t.Shard
+	}
+	return HTMLIndex(w, title, t.Cases, Options{})
 }

@@ -229,7 +229,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			werr = report.TriageText(bw, t, report.Options{Color: opt.output == "" && colorful(stdout)})
 		case "html":
 			report.RankCases(t.Cases)
-			werr = triageIndex(bw, t)
+			werr = report.TriageHTML(bw, t)
 		}
 	}
 	if werr == nil {
@@ -244,29 +244,14 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail("writing the output: %v", werr)
 	}
 
-	unreadable := 0
-	for _, c := range t.Cases {
-		if c.Unreadable() {
-			unreadable++
-		}
+	verb := "analyzed"
+	if len(opt.from) > 0 {
+		verb = "read"
 	}
-	if opt.format != "table" {
-		// The table says all this itself.
-		verb := "analyzed"
-		if len(opt.from) > 0 {
-			verb = "read"
-		}
-		fmt.Fprintf(stderr, "syndiag triage: %s %s", plural(len(t.Cases), "case"), verb)
-		if unreadable > 0 {
-			fmt.Fprintf(stderr, ", %d of them unreadable", unreadable)
-		}
-		if len(t.Skipped) > 0 {
-			fmt.Fprintf(stderr, "; %s skipped, not captures", plural(len(t.Skipped), "file"))
-		}
-		fmt.Fprintln(stderr)
+	for _, line := range report.TriageStatus(t, verb, opt.format == "table") {
+		fmt.Fprintf(stderr, "syndiag triage: %s\n", line)
 	}
 	if ctx.Err() != nil && len(opt.from) == 0 {
-		fmt.Fprintf(stderr, "syndiag triage: interrupted: %s not analyzed\n", plural(t.Interrupted, "case"))
 		return exitInterrupted
 	}
 	code := exitOK
@@ -280,15 +265,16 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			code = exitExpect
 		}
 	}
-	if unreadable > 0 {
-		return exitUsage
+	for _, c := range t.Cases {
+		if c.Unreadable() {
+			return exitUsage
+		}
 	}
 	if code == exitOK && limit >= 0 {
 		for _, c := range t.Cases {
-			for _, f := range c.Findings {
-				if sev, _ := analyze.ParseSeverity(f.Severity); sev >= analyze.Severity(limit) {
-					return exitFindings
-				}
+			// Worst is the most severe finding's severity.
+			if sev, err := analyze.ParseSeverity(c.Worst); err == nil && sev >= analyze.Severity(limit) {
+				return exitFindings
 			}
 		}
 	}
@@ -401,13 +387,6 @@ func readTriage(files []string) ([]report.CaseSummary, error) {
 	}
 	slices.SortFunc(all, func(a, b report.CaseSummary) int { return strings.Compare(a.Name, b.Name) })
 	return all, nil
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // triageCase reads and analyzes one case and keeps its summary. It returns

@@ -261,8 +261,20 @@ func TestTriageInterrupted(t *testing.T) {
 	if code != exitInterrupted {
 		t.Errorf("exit %d, want %d", code, exitInterrupted)
 	}
-	if !strings.Contains(errb.String(), "interrupted:") || !strings.Contains(out.String(), `"interrupted": `) {
-		t.Errorf("stdout %s\nstderr %s", out.String(), errb.String())
+	// Every capture of the lab is its own case, and none was analyzed.
+	captures, _ := filepath.Glob("../../testdata/lab/*.pcap*")
+	var doc struct {
+		Cases       []json.RawMessage `json:"cases"`
+		Interrupted int               `json:"interrupted"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(doc.Cases) != 0 || doc.Interrupted != len(captures) {
+		t.Errorf("%d cases written, %d interrupted; want 0 and %d", len(doc.Cases), doc.Interrupted, len(captures))
+	}
+	if want := fmt.Sprintf("interrupted: %d cases not analyzed", len(captures)); !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q: %s", want, errb.String())
 	}
 }
 

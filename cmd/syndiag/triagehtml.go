@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -90,13 +89,4 @@ func (cr *caseReports) write(name string, res *analyze.Result) (string, error) {
 		return "", err
 	}
 	return cr.rel + "/" + file, nil
-}
-
-// triageIndex writes the index page of all cases.
-func triageIndex(w io.Writer, t report.Triage) error {
-	title := "syndiag triage: " + plural(len(t.Cases), "case")
-	if t.Shard != "" {
-		title += ", shard " + t.Shard
-	}
-	return report.HTMLIndex(w, title, t.Cases, report.Options{})
 }
