@@ -118,9 +118,14 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 			s.Stack = StackUnknown
 		}
 	}
-	next := rto // the interval the next SYN would have come after
+	// The interval the next SYN would have come after. While every
+	// interval so far equals the initial RTO, the next may repeat it (a
+	// linear phase going on) or double it (the backoff starting): two SYNs
+	// 1 s apart prove no linear schedule, so the client is only known to
+	// have given up once the later of the two has passed.
+	next := rto
 	if linear {
-		next = s.InitialRTO
+		next = 2 * s.InitialRTO
 	}
 	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[len(synTimes)-1]) > next+timerSlack(next)
 	if len(synTimes) == 2 && s.Stack != StackUnknown {

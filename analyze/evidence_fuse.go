@@ -485,7 +485,8 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 	add := func(s string) { f.Evidence = append(f.Evidence, s) }
 	syns := 0
 	for _, i := range f.attempts {
-		syns += unansweredSYNs(&fz.res.Attempts[i])
+		a := &fz.res.Attempts[i]
+		syns += countLost(a, fz.res.Captures[a.Capture].Last)
 	}
 	serverSide := fz.res.Captures[f.Capture].Role == RoleServer
 	c, ok := fz.counter("TcpExt:ListenDrops")

@@ -50,9 +50,25 @@ func labTruth(t *testing.T) map[string][]string {
 		if len(c) < 7 {
 			t.Fatalf("attempts.tsv: short line %q", sc.Text())
 		}
-		truth[c[0]] = append(truth[c[0]], strings.Join([]string{c[1], c[2], c[3], labOutcome(c[4]), c[6]}, " "))
+		outcome := labOutcome(c[4])
+		if stillTrying[c[0]+" "+c[1]] {
+			outcome = string(analyze.Incomplete)
+		}
+		truth[c[0]] = append(truth[c[0]], strings.Join([]string{c[1], c[2], c[3], outcome, c[6]}, " "))
 	}
 	return truth
+}
+
+// stillTrying lists the lab's unanswered attempts whose client was still
+// retransmitting when the capture stopped (README.md: the capture's last
+// packet is the attempt's last SYN, at +11.268 s and +5.100 s, while the
+// client reported ETIMEDOUT only after 19.464 s and 7.116 s). The capture
+// cannot show that they gave up: analyze must call them incomplete.
+var stillTrying = map[string]bool{
+	"firewall-drop.pcap 198.18.1.2:41002":         true,
+	"firewall-drop-client.pcap 198.18.1.2:41002":  true,
+	"mixed-failures.pcap 198.18.1.2:41304":        true,
+	"mixed-failures-client.pcap 198.18.1.2:41304": true,
 }
 
 // labOutcome maps the lab's words for outcomes to analyze's.
@@ -111,8 +127,12 @@ func TestSYNSchedules(t *testing.T) {
 				t.Errorf("%v: SYN %d at +%.3f s, want +%g s", a.Client, i, off, w[i])
 			}
 		}
-		if a.Outcome != analyze.Unanswered {
-			t.Errorf("%v: outcome %s, want unanswered", a.Client, a.Outcome)
+		want := analyze.Unanswered
+		if stillTrying["firewall-drop.pcap "+a.Client.String()] {
+			want = analyze.Incomplete
+		}
+		if a.Outcome != want {
+			t.Errorf("%v: outcome %s, want %s", a.Client, a.Outcome, want)
 		}
 		if a.InitialRTO < 0.99 || a.InitialRTO > 1.1 {
 			t.Errorf("%v: initial RTO %.3f s, want 1 s", a.Client, a.InitialRTO)
@@ -154,10 +174,16 @@ func TestLabCounts(t *testing.T) {
 			for _, a := range res.Attempts {
 				count[a.Outcome]++
 			}
-			got := []int{int(cp.Packets), int(cp.Duplicates), len(res.Attempts), count[analyze.Established], count[analyze.Refused], count[analyze.ICMPUnreachable], count[analyze.Unanswered]}
-			want := []int{col("packets"), col("duplicates") + col("dup_ttl"), col("attempts"), col("established"), col("refused"), col("icmp"), col("unanswered")}
+			trying := 0
+			for k := range stillTrying {
+				if strings.HasPrefix(k, c[0]+" ") {
+					trying++
+				}
+			}
+			got := []int{int(cp.Packets), int(cp.Duplicates), len(res.Attempts), count[analyze.Established], count[analyze.Refused], count[analyze.ICMPUnreachable], count[analyze.Unanswered], count[analyze.Incomplete]}
+			want := []int{col("packets"), col("duplicates") + col("dup_ttl"), col("attempts"), col("established"), col("refused"), col("icmp"), col("unanswered") - trying, trying}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("packets, duplicates, attempts, established, refused, icmp, unanswered = %v, want %v", got, want)
+				t.Errorf("packets, duplicates, attempts, established, refused, icmp, unanswered, incomplete = %v, want %v", got, want)
 			}
 		})
 	}

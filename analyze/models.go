@@ -96,6 +96,33 @@ func unansweredSYNs(a *Attempt) int {
 	return n
 }
 
+// lostSYNs says, for each SYN transmission of an attempt, whether it was
+// lost: nothing answered it before the next transmission, or, for the last
+// one, before the capture had run minRTO past it. A server answers a SYN at
+// once; an answer still to come after the client's own first timeout would
+// be news, so a capture that stops sooner says nothing about the last SYN.
+func lostSYNs(a *Attempt, captureEnd int64) []bool {
+	lost := synAnswered(a)
+	for j := range lost {
+		lost[j] = !lost[j]
+	}
+	if last := len(lost) - 1; lost[last] && captureEnd-a.SYNs[last].Time < int64(minRTO) {
+		lost[last] = false
+	}
+	return lost
+}
+
+// countLost counts an attempt's lost SYN transmissions (lostSYNs).
+func countLost(a *Attempt, captureEnd int64) int {
+	n := 0
+	for _, l := range lostSYNs(a, captureEnd) {
+		if l {
+			n++
+		}
+	}
+	return n
+}
+
 // refused: SYNs answered by RST.
 func (v *view) refused(claimed map[int]bool) *Finding {
 	byServer := map[netip.AddrPort][]int{}
@@ -299,10 +326,13 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	bySource := map[netip.Addr]int{}
 	for _, i := range v.attempts {
 		a := v.at(i)
-		if claimed[i] || a.Outcome == Incomplete {
+		if claimed[i] {
 			continue
 		}
-		if n := unansweredSYNs(a); n > 0 && (a.Outcome == Unanswered || a.Retransmissions() > 0) {
+		// A lost SYN counts when its client felt the loss: it
+		// retransmitted, or the capture ran on past its give-up. A single
+		// SYN of a capture that stopped too soon proves nothing.
+		if n := countLost(a, v.c.Last); n > 0 && (a.Outcome == Unanswered || a.Retransmissions() > 0) {
 			idx = append(idx, i)
 			syns += n
 			bySource[a.Client.Addr()]++
@@ -327,23 +357,21 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	}
 	f := &Finding{Kind: KindServerSilentDrop, Severity: Critical, attempts: idx}
 	a := v.at(idx[0])
-	unanswered := 0
+	var gaveUp, trying, other int
 	for _, i := range idx {
-		if v.at(i).Outcome == Unanswered {
-			unanswered++
+		switch v.at(i).Outcome {
+		case Unanswered:
+			gaveUp++
+		case Incomplete:
+			trying++
+		default:
+			other++
 		}
 	}
-	if unanswered == 0 {
+	if gaveUp+trying == 0 {
 		f.Severity = Warning
 	}
-	switch {
-	case unanswered == len(idx):
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer, and %s", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), map[bool]string{true: "it failed", false: "they all failed"}[len(idx) == 1]))
-	case unanswered == 0:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; the attempts connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt")))
-	default:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer; %d of the attempts failed, the others connected after retransmitting", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), unanswered))
-	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer: %s", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), attemptFates(gaveUp, trying, other)))
 	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("never answered: %s, while %s connected: a rule that matches the former", strings.Join(firstN(neverAnswered, 5), ", "), plural(len(answeredSources), "other source")))
 	}
@@ -377,6 +405,23 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		f.Recommendation = "If this capture was taken on the server, something there drops the SYNs after tcpdump: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`), a full conntrack table (`conntrack -S`), rp_filter. If it was taken elsewhere, they may have been lost on the path: capture on both sides."
 	}
 	return f
+}
+
+// attemptFates says what became of attempts whose SYNs were lost: how many
+// failed (the client gave up), were still retransmitting when the capture
+// stopped, or got through after retransmitting.
+func attemptFates(gaveUp, trying, connected int) string {
+	var parts []string
+	if gaveUp > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed (the client gave up)", gaveUp))
+	}
+	if trying > 0 {
+		parts = append(parts, fmt.Sprintf("%d still retransmitting when the capture stopped", trying))
+	}
+	if connected > 0 {
+		parts = append(parts, fmt.Sprintf("%d answered after retransmitting", connected))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Clock formats a capture time for a sentence: "15:04:05.000" (UTC).

@@ -19,8 +19,9 @@ const (
 	// ICMPUnreachable: an ICMP or ICMPv6 error answered the SYN (a REJECT
 	// rule, no route, a TTL that ran out).
 	ICMPUnreachable Outcome = "icmp_unreachable"
-	// Unanswered: nothing came back, and the client stopped retransmitting
-	// before the capture ended.
+	// Unanswered: nothing came back, and the client gave up: the capture
+	// runs clearly past the time its next SYN was due under its fitted
+	// schedule (Schedule.GaveUp).
 	Unanswered Outcome = "unanswered"
 	// AnsweredByACK: the server answered a SYN with a bare ACK, as a socket
 	// in TIME_WAIT or a stale connection on the same 4-tuple does.
@@ -40,8 +41,9 @@ const (
 const resetAfterACKWindow = 200 * time.Millisecond
 
 // classify decides an attempt's outcome. captureEnd is the time of the last
-// packet of the capture the attempt came from.
-func classify(a *flows.Attempt, captureEnd int64) Outcome {
+// packet of the capture the attempt came from, and sched the fit of its SYN
+// times, which says whether the client gave up before the capture ended.
+func classify(a *flows.Attempt, captureEnd int64, sched Schedule) Outcome {
 	switch {
 	case a.Established():
 		for _, r := range a.Resets {
@@ -69,7 +71,7 @@ func classify(a *flows.Attempt, captureEnd int64) Outcome {
 	if len(a.AckAnswers) > 0 {
 		return AnsweredByACK
 	}
-	if !a.Evicted && captureEnd-a.SYNs[0].Time < int64(minRTO) {
+	if !a.Evicted && !sched.GaveUp {
 		return Incomplete
 	}
 	return Unanswered

@@ -57,8 +57,8 @@ func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) 
 			continue
 		}
 		n := 0
-		for j, ok := range synAnswered(a) {
-			if !ok && inPeriods(a.SYNs[j].Time, ps) && (a.Outcome != Incomplete || j < len(a.SYNs)-1) {
+		for j, lost := range lostSYNs(a, v.c.Last) {
+			if lost && inPeriods(a.SYNs[j].Time, ps) {
 				n++
 			}
 		}

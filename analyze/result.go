@@ -161,7 +161,7 @@ func explainDelays(res *Result) {
 }
 
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
-	at := Attempt{Attempt: a, Capture: capture, Outcome: classify(a, captureEnd), ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
+	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
 	if len(a.SYNACKs) > 0 {
 		at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
 	}
@@ -174,6 +174,7 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	}
 	answered := len(a.SYNACKs) > 0 || len(a.Resets) > 0 || len(a.ICMP) > 0 || len(a.AckAnswers) > 0
 	at.Schedule = fitSchedule(times, captureEnd, answered)
+	at.Outcome = classify(a, captureEnd, at.Schedule)
 	return at
 }
 
