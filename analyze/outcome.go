@@ -47,7 +47,7 @@ func classify(a *flows.Attempt, captureEnd int64, sched Schedule) Outcome {
 	switch {
 	case a.Established():
 		for _, r := range a.Resets {
-			if r.FromServer && r.Time >= a.ThirdACK && r.Time-a.ThirdACK <= int64(resetAfterACKWindow) && a.FirstData[1] == 0 {
+			if overflowReset(a, r) {
 				return ResetAfterACK
 			}
 		}
@@ -75,6 +75,21 @@ func classify(a *flows.Attempt, captureEnd int64, sched Schedule) Outcome {
 		return Incomplete
 	}
 	return Unanswered
+}
+
+// overflowReset reports whether a RST is the one a full accept queue sends
+// with tcp_abort_on_overflow=1: tcp_check_req answers the client's third ACK
+// (or its first data) through tcp_v4_send_reset / tcp_v6_send_reset, which
+// for a segment carrying an ACK sends a bare RST (no ACK flag) whose
+// sequence number is that segment's acknowledgment, the server's ISN+1. A
+// RST|ACK, one that acknowledges the client's data, or one after the server
+// sent data or a FIN comes from an established socket: the application
+// closing with SO_LINGER 0, not the queue.
+func overflowReset(a *flows.Attempt, r flows.Reset) bool {
+	return r.FromServer && r.Flags&flows.ACK == 0 &&
+		r.Time >= a.ThirdACK && r.Time-a.ThirdACK <= int64(resetAfterACKWindow) &&
+		len(a.SYNACKs) > 0 && r.Seq == a.SYNACKs[0].Seq+1 &&
+		a.FirstData[1] == 0 && (a.FirstFIN == flows.NoSide || a.FINTime > r.Time)
 }
 
 // minRTO is the initial retransmission timeout of RFC 6298 and Linux: an

@@ -108,11 +108,32 @@ func (v *view) overflowSigns() (ignored, reset map[netip.AddrPort][]int) {
 		switch {
 		case a.Outcome == ResetAfterACK:
 			reset[a.Server] = append(reset[a.Server], i)
-		case slices.ContainsFunc(a.SYNACKs, func(s flows.Transmission) bool { return s.Time > a.ThirdACK }):
+		case ignoredACK(a.Attempt):
 			ignored[a.Server] = append(ignored[a.Server], i)
 		}
 	}
 	return ignored, reset
+}
+
+// synackTimerMin is the shortest interval at which the request timer
+// (reqsk_timer_handler, TCP_TIMEOUT_INIT doubling per retransmission) can
+// send a SYN-ACK again, less timer and capture jitter.
+const synackTimerMin = 900 * time.Millisecond
+
+// ignoredACK reports whether the server ignored the client's third ACK: a
+// SYN-ACK after that ACK that its request timer sent, at least about a
+// second after the previous SYN-ACK. A SYN-ACK right after another is the
+// answer to a retransmitted SYN (tcp_check_req → inet_rtx_syn_ack) that
+// crossed the timer's own retransmission: the client ACKed the first of the
+// two, and the second follows its ACK by microseconds. That is a SYN-ACK
+// lost on the way or a slow path, not a full queue.
+func ignoredACK(a *flows.Attempt) bool {
+	for k, s := range a.SYNACKs {
+		if k > 0 && s.Time > a.ThirdACK && s.Time-a.SYNACKs[k-1].Time >= int64(synackTimerMin) {
+			return true
+		}
+	}
+	return false
 }
 
 // acceptQueueAt judges one listener from the handshakes whose final ACK it
