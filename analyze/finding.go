@@ -54,6 +54,7 @@ const (
 	KindStaleTimeWait         = "stale_timewait"
 	KindTimestampsNonMonotone = "timestamps_non_monotonic"
 	KindSYNRetransmitDelay    = "syn_retransmission_delay"
+	KindPortScan              = "port_scan"
 )
 
 // Finding is one diagnosis: what was seen, how sure we are, and what to do.
@@ -93,6 +94,78 @@ func rankFindings(fs []Finding) {
 			cmp.Compare(a.Capture, b.Capture),
 		)
 	})
+}
+
+// criticalAttempts is how many attempts of clients that waited for an
+// answer a finding about an unseen drop needs before it may be critical: a
+// handful of lost handshakes is what any path loses now and then.
+const criticalAttempts = 10
+
+// weigh lets the severity and confidence of a finding whose cause is
+// inferred from silence (a drop nobody saw) follow the amount of evidence.
+// Strong evidence is an attempt whose client waited for an answer as a TCP
+// stack does: it retransmitted on a known stack's schedule, or completed a
+// handshake the model reads (an ignored or reset third ACK). A single SYN
+// never retransmitted although the capture went on (a scanner, a probe with
+// a short timeout, a spoofed or crafted packet, or a capture that missed the
+// retransmissions) and retransmissions that fit no known stack's timer are
+// weak: alone they make no more than an informational finding.
+func weigh(res *Result, f *Finding) {
+	switch f.Kind {
+	case KindPerHostPAWS, KindAcceptQueueOverflow, KindServerSilentDrop, KindPathDropToServer, KindPathDropToClient:
+	default:
+		return
+	}
+	var strong, single, odd int
+	for _, i := range f.attempts {
+		a := &res.Attempts[i]
+		switch {
+		case a.Established() && f.Kind == KindAcceptQueueOverflow:
+			strong++
+		case a.Retransmissions() == 0:
+			single++
+		case a.Schedule.Stack == StackUnknown:
+			odd++
+		default:
+			strong++
+		}
+	}
+	var sev Severity
+	var conf float64
+	switch {
+	case strong >= criticalAttempts:
+		return
+	case strong >= 3:
+		sev, conf = Warning, 0.85
+	case strong >= 1:
+		sev, conf = Warning, 0.6
+	default:
+		sev, conf = Info, 0.4
+	}
+	if f.Kind == KindPathDropToServer || f.Kind == KindPathDropToClient {
+		// Two captures place these losses: where they happened is seen,
+		// not inferred; only how much they matter depends on the count.
+		conf = f.Confidence
+	}
+	if f.Severity <= sev && f.Confidence <= conf {
+		return
+	}
+	f.Severity, f.Confidence = min(f.Severity, sev), min(f.Confidence, conf)
+	why := fmt.Sprintf("only %s of %s that retransmitted on a known stack's schedule", plural(strong, "attempt"), map[bool]string{true: "a client", false: "clients"}[strong == 1])
+	if f.Kind == KindAcceptQueueOverflow {
+		why = fmt.Sprintf("only %s (ignored or reset handshakes, and SYNs retransmitted on a known stack's schedule)", plural(strong, "attempt"))
+	}
+	var weak []string
+	if single > 0 {
+		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", plural(single, "SYN")))
+	}
+	if odd > 0 {
+		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", plural(odd, "attempt")))
+	}
+	if len(weak) > 0 {
+		why += "; " + strings.Join(weak, ", and ")
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("how sure: %s — too little to be %s; %d or more would be", why, Critical, criticalAttempts))
 }
 
 // countSources counts the distinct client addresses among attempts.

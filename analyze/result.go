@@ -127,6 +127,9 @@ func Analyze(inputs []Input) *Result {
 		res.Findings = append(res.Findings, v.findings()...)
 	}
 	joinCaptures(res)
+	for i := range res.Findings {
+		weigh(res, &res.Findings[i])
+	}
 	rankFindings(res.Findings)
 	assignCauses(res)
 	shareCauses(res)

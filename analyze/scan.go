@@ -42,7 +42,7 @@ func (v *view) portScan() *Finding {
 	if len(scan) == 0 {
 		return nil
 	}
-	f := &Finding{Kind: KindServerSilentDrop, Severity: Info, Confidence: 0.9}
+	f := &Finding{Kind: KindPortScan, Severity: Info, Confidence: 0.9}
 	var unanswered, refused, single, all int
 	for _, i := range v.attempts {
 		a := v.at(i)
