@@ -56,7 +56,8 @@ func (c synthCapture) input(path string) analyze.Input {
 				case analyze.ResetAfterACK:
 					a.SYNACKs = []flows.Transmission{answer(time.Millisecond)}
 					a.ThirdACK = t + int64(2*time.Millisecond)
-					a.Resets = []flows.Reset{{Time: t + int64(3*time.Millisecond), FromServer: true}}
+					// tcp_abort_on_overflow's bare RST: seq = the server's ISN+1.
+					a.Resets = []flows.Reset{{Time: t + int64(3*time.Millisecond), FromServer: true, Flags: flows.RST, Seq: 8}}
 				case analyze.HalfOpen:
 					a.SYNACKs = []flows.Transmission{answer(time.Millisecond), answer(time.Second)}
 				case analyze.Refused:

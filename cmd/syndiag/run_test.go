@@ -58,7 +58,7 @@ func TestExitCodes(t *testing.T) {
 		{desc: "truncated", args: []string{cut}, code: 0, stdout: "warning: " + cut + ": stopped early: offset 274: last record cut short", stderr: "cut.pcap: offset 274: last record cut short: 44 of 54 bytes"},
 		{desc: "fail-on warning, a warning", args: []string{"--fail-on", "warning", lab + "closed-port.pcap"}, code: 1, stdout: "WARNING refused", noStderr: true},
 		{desc: "fail-on critical, only warnings", args: []string{"--fail-on", "critical", lab + "closed-port.pcap"}, code: 0, stdout: "WARNING refused", noStderr: true},
-		{desc: "fail-on critical, a critical", args: []string{"--fail-on", "critical", lab + "firewall-drop.pcap"}, code: 1, stdout: "CRITICAL server_silent_drop", noStderr: true},
+		{desc: "fail-on critical, a critical", args: []string{"--fail-on", "critical", "../../testdata/scenarios/accept-overflow-abort0/server.pcap"}, code: 1, stdout: "CRITICAL accept_queue_overflow", noStderr: true},
 		{desc: "fail-on info, healthy", args: []string{"--fail-on", "info", lab + "established.pcap"}, code: 0, stdout: "Nothing wrong", noStderr: true},
 		{desc: "markdown", args: []string{"--format", "markdown", lab + "closed-port.pcap"}, code: 0, stdout: "### WARNING: refused, confidence 1.00", noStderr: true},
 	}
