@@ -102,8 +102,37 @@ type Attempt struct {
 	ClosedAt int64
 
 	// Evicted is set when the tracker dropped the attempt early because it
-	// held too many open ones; what it saw until then is kept.
-	Evicted bool
+	// held too many open ones (Config.MaxOpen); what it saw until then is
+	// kept. EvictedAt is the capture time it was dropped: the attempt was
+	// followed from its first SYN until then, so its fate after that is
+	// unknown, not a give-up.
+	Evicted   bool
+	EvictedAt int64
+	// AfterEviction counts the packets of an evicted attempt that arrived
+	// after it was dropped, while it was among the last attempts evicted
+	// (see TrackerStats.AfterEviction). The tracker adds to it after the
+	// attempt was emitted, up to the end of the capture: read it once
+	// ReadCapture (or Tracker.Flush) has returned.
+	AfterEviction Late
+}
+
+// Late counts packets that belonged to an attempt the tracker had already
+// evicted: what the cap on open attempts would otherwise hide.
+type Late struct {
+	SYNs    int64 // retransmissions of the attempt's SYN (same ISN)
+	SYNACKs int64 // the server's SYN-ACKs: answers, or their retransmissions
+	ACKs    int64 // client segments without SYN, such as the third ACK
+	RSTs    int64 // resets from either side
+	ICMP    int64 // ICMP errors quoting a segment of the attempt
+	Last    int64 // capture time of the last of them; 0 if none
+}
+
+// Total returns the number of packets counted.
+func (l Late) Total() int64 { return l.SYNs + l.SYNACKs + l.ACKs + l.RSTs + l.ICMP }
+
+func (l *Late) add(kind *int64, now int64) {
+	*kind++
+	l.Last = max(l.Last, now)
 }
 
 // Established reports whether the client's third ACK was seen.

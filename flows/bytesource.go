@@ -1,6 +1,10 @@
 package flows
 
-import "io"
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+)
 
 // byteSource is a buffered reader that hands out slices of its own buffer
 // instead of copying, so that a record is read from the file exactly once.
@@ -135,6 +139,9 @@ func (s *byteSource) fillAsync(n int) {
 		if ck.err != nil {
 			s.err = ck.err
 		}
+		if ck.panic != nil {
+			panic(ck.panic)
+		}
 	}
 }
 
@@ -152,12 +159,32 @@ type chunker struct {
 }
 
 type chunk struct {
-	buf  []byte // the whole buffer, reserve included
-	data []byte // the bytes read, buf[chunkReserve:][:n]
-	err  error
+	buf   []byte // the whole buffer, reserve included
+	data  []byte // the bytes read, buf[chunkReserve:][:n]
+	err   error
+	panic *ReadPanic // a panic of the read-ahead goroutine, raised again by the reader
 }
 
+// ReadPanic is the value a Reader panics with when reading (or
+// decompressing) its input panicked in the read-ahead goroutine: a panic
+// there would end the process where no caller could recover it, so it is
+// raised again in the goroutine that called Next.
+type ReadPanic struct {
+	Value any    // what the read panicked with
+	Stack []byte // the read-ahead goroutine's stack when it panicked
+}
+
+func (p *ReadPanic) String() string { return fmt.Sprintf("%v (in the read-ahead goroutine)", p.Value) }
+
 func (c *chunker) run(r io.Reader) {
+	defer func() {
+		if v := recover(); v != nil {
+			select {
+			case c.full <- chunk{err: io.ErrNoProgress, panic: &ReadPanic{v, debug.Stack()}}:
+			case <-c.done:
+			}
+		}
+	}()
 	allocated := 0
 	for {
 		var b []byte

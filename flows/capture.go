@@ -74,9 +74,9 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		prevLen   int             // and its whole length
 		prevTime  int64
 		havePrev  bool
-		lastLT    LinkType = 0xffff
-		ltCounts  []int64  // parallel to c.LinkTypes
-		ltCount   *int64
+		lastLT    LinkType
+		ltCounts  []int64 // parallel to c.LinkTypes
+		ltCount   *int64  // of lastLT; nil before the first record
 		supported bool
 	)
 	for {
@@ -95,7 +95,7 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		if rec.Time > c.Last {
 			c.Last = rec.Time
 		}
-		if rec.LinkType != lastLT {
+		if ltCount == nil || rec.LinkType != lastLT {
 			lastLT = rec.LinkType
 			i := slices.Index(c.LinkTypes, lastLT)
 			if i < 0 {
@@ -151,8 +151,13 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[i]))
 		}
 	}
-	if c.Tracker.Evicted > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("more than %d handshakes were open at once: %d were closed early and may look incomplete (raise --max-open)", c.Tracker.MaxOpen, c.Tracker.Evicted))
+	if st := c.Tracker; st.Evicted > 0 {
+		msg := fmt.Sprintf("more than %d handshakes were open at once: %d were closed early and may look incomplete (raise --max-open)", st.MaxOpen, st.Evicted)
+		if late := st.AfterEviction; late.Total() > 0 {
+			msg += fmt.Sprintf("; %d packets arrived for them afterwards (%d SYN retransmissions, %d SYN-ACKs, %d client ACKs, %d RSTs, %d ICMP errors), %d of them answered",
+				late.Total(), late.SYNs, late.SYNACKs, late.ACKs, late.RSTs, late.ICMP, st.AnsweredAfterEviction)
+		}
+		c.Warnings = append(c.Warnings, msg)
 	}
 	if c.Err != nil {
 		c.Warnings = append(c.Warnings, "stopped early: "+c.Err.Error()+"; everything before it was analyzed")

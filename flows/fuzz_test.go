@@ -51,6 +51,13 @@ func FuzzReadCapture(f *testing.F) {
 	for _, fx := range edgeFixtures {
 		f.Add(fx.build(f))
 	}
+	// Issue 16: link type 65535 (it panicked), and zstd frames with a
+	// window too large and with one of zstd --long=31.
+	for _, b := range linkType65535Captures(f) {
+		f.Add(b)
+	}
+	f.Add(zstdFrame(32, genHandshake(f)))
+	f.Add(zstdFrame(31, genHandshake(f)[:100]))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var emitted, evicted int64
 		c, err := ReadCapture(bytes.NewReader(data), Config{MaxOpen: 8, Emit: func(a *Attempt) {
@@ -65,6 +72,9 @@ func FuzzReadCapture(f *testing.F) {
 		checkCapture(t, data, c, err)
 		if emitted != c.Tracker.Attempts || evicted != c.Tracker.Evicted {
 			t.Errorf("%d attempts emitted (%d evicted), tracker counts %d (%d)", emitted, evicted, c.Tracker.Attempts, c.Tracker.Evicted)
+		}
+		if late := c.Tracker.AfterEviction; late.Total() > 0 && evicted == 0 || c.Tracker.AnsweredAfterEviction > evicted {
+			t.Errorf("%d packets after eviction, %d answered, of %d attempts evicted", late.Total(), c.Tracker.AnsweredAfterEviction, evicted)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -50,6 +51,7 @@ const maxBlockLen = 16 << 20
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{}
 	src := newByteSource(r)
+	var window uint64 // of the first zstd frame, when there is one
 	magic, err := src.peek(4)
 	if err != nil {
 		return nil, headerErr(err, 0, "file is empty or shorter than any capture header")
@@ -66,20 +68,23 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.compression = "gzip"
 		src = newByteSource(zr)
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(readerOf(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		head, _ := src.peek(6)
+		window = zstdWindow(head)
+		zr, err := zstd.NewReader(readerOf(src), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(MaxZstdWindow), zstd.WithDecoderMaxMemory(MaxZstdWindow))
 		if err != nil {
 			return nil, formatErr(0, ErrCorrupt, "zstd header: %v", err)
 		}
 		rd.closers = append(rd.closers, zr.Close)
 		rd.compression = "zstd"
-		src = newByteSource(zr)
+		src = newByteSource(zstdReader{zr, window})
 	}
 	rd.src = src
 	if rd.compression != "" {
 		magic, err = src.peek(4)
 		if err != nil {
 			rd.Close()
-			return nil, headerErr(err, 0, rd.compression+" stream holds no capture header")
+			return nil, compressedHeaderErr(rd.compression, src.err, len(magic), window)
 		}
 	}
 	switch m := binary.BigEndian.Uint32(magic); m {
@@ -99,6 +104,87 @@ func NewReader(r io.Reader) (*Reader, error) {
 	src.startAsync()
 	rd.closers = append(rd.closers, src.close)
 	return rd, nil
+}
+
+// MaxZstdWindow is the largest zstd window flows decodes: 2 GiB, what
+// `zstd --long=31` (the largest window the zstd command writes) asks for.
+// The decoder reserves a buffer of the frame's window and keeps that much
+// decompressed data in it, so a file compressed with --long=31 reserves
+// 2 GiB of address space and uses memory as the data fills it (up to the
+// smaller of the window and the decompressed capture). A larger window is
+// refused with an error that says how to proceed.
+const MaxZstdWindow = 1 << 31
+
+// compressedHeaderErr describes a compressed stream that gave fewer than the
+// n < 4 bytes of a capture header: cause is the decompressor's own error
+// (io.EOF at a clean end), window the first frame's zstd window, or 0.
+func compressedHeaderErr(compression string, cause error, n int, window uint64) error {
+	switch {
+	case cause == io.ErrUnexpectedEOF:
+		return formatErr(0, ErrTruncated, "%s stream cut short before the capture header: the file was not copied whole", compression)
+	case errors.As(cause, new(*zstdWindowError)):
+		return &FormatError{Offset: 0, Msg: cause.Error(), Err: cause}
+	case cause == io.EOF && n == 0:
+		return formatErr(0, ErrTruncated, "%s stream holds no capture header: it is empty", compression)
+	case cause == io.EOF:
+		return formatErr(0, ErrTruncated, "%s stream holds no capture header: %d bytes, cut short", compression, n)
+	}
+	return formatErr(0, ErrCorrupt, "%s stream: %v", compression, cause)
+}
+
+// zstdReader names the problem when a zstd frame needs a larger window
+// than MaxZstdWindow: the decoder says only "window size exceeded".
+type zstdReader struct {
+	zr     *zstd.Decoder
+	window uint64 // of the first frame, or 0
+}
+
+func (z zstdReader) Read(p []byte) (int, error) {
+	n, err := z.zr.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = &zstdWindowError{z.window, err}
+	}
+	return n, err
+}
+
+// zstdWindowError is a zstd frame whose window is larger than MaxZstdWindow.
+type zstdWindowError struct {
+	window uint64 // as the first frame declares it; 0 if unknown
+	err    error  // the decoder's
+}
+
+func (e *zstdWindowError) Error() string {
+	need := "more than " + formatBytes(MaxZstdWindow)
+	if e.window > MaxZstdWindow {
+		need = formatBytes(e.window)
+	}
+	// zstd --long=31 is the largest window the zstd command writes, so a
+	// larger one comes from another tool or from corrupt data.
+	return fmt.Sprintf("zstd window of %s, larger than the %s syndiag decodes (zstd --long=31 writes at most that): recompress the capture with zstd, with no --long or --long=31 at most, or give it uncompressed",
+		need, formatBytes(MaxZstdWindow))
+}
+
+// Unwrap returns ErrUnsupportedFormat and the decoder's error.
+func (e *zstdWindowError) Unwrap() []error { return []error{ErrUnsupportedFormat, e.err} }
+
+// zstdWindow returns the window size the zstd frame header at the start of
+// b declares (RFC 8878, section 3.1.1.1.2), or 0 when b is too short or the
+// frame is a single segment, whose window is its content size.
+func zstdWindow(b []byte) uint64 {
+	if len(b) < 6 || b[4]&0x20 != 0 {
+		return 0
+	}
+	exp, mantissa := uint64(b[5]>>3), uint64(b[5]&7)
+	base := uint64(1) << (10 + exp)
+	return base + base/8*mantissa
+}
+
+// formatBytes writes a size in GiB or MiB, as the zstd command does.
+func formatBytes(n uint64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%g GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%g MiB", float64(n)/(1<<20))
 }
 
 // headerErr describes a failure to read a file header.

@@ -59,12 +59,24 @@ const (
 
 // TrackerStats counts what the tracker did.
 type TrackerStats struct {
-	Attempts      int64 // attempts started (SYNs with a new ISN)
-	Evicted       int64 // attempts emitted early because MaxOpen was reached
-	MaxOpen       int   // the cap in force
-	PeakOpen      int   // most attempts open at once
-	OrphanSYNACKs int64 // SYN-ACKs for which no SYN was seen
-	OrphanICMP    int64 // ICMP errors quoting TCP of no tracked attempt
+	Attempts int64 // attempts started (SYNs with a new ISN)
+	Evicted  int64 // attempts emitted early because MaxOpen was reached
+	MaxOpen  int   // the cap in force
+	PeakOpen int   // most attempts open at once
+	// OrphanSYNACKs counts SYN-ACKs of no attempt the tracker knows: the
+	// SYN came before the capture started, was not captured, or belonged
+	// to an attempt evicted too long ago to be remembered.
+	OrphanSYNACKs int64
+	// OrphanICMP counts ICMP errors quoting TCP of no known attempt.
+	OrphanICMP int64
+	// AfterEviction counts the packets that arrived for attempts already
+	// evicted, while they were among the last MaxRecentEvicted (or MaxOpen,
+	// if fewer) evicted: they
+	// are added to the evicted Attempt's own AfterEviction, and are not
+	// orphans. AnsweredAfterEviction counts the evicted attempts that got
+	// a SYN-ACK, a RST or an ICMP error after they were evicted.
+	AfterEviction         Late
+	AnsweredAfterEviction int64
 }
 
 // Tracker turns decoded TCP segments into Attempts. It holds state only for
@@ -79,8 +91,21 @@ type Tracker struct {
 	now        int64
 	lastExpire int64
 	emit       func(*Attempt)
+	// recent remembers the attempts evicted last, in a ring, so that what
+	// arrives for them afterwards is counted on them instead of passing
+	// for orphans or starting new attempts.
+	recent     map[flowKey]*conn
+	recentRing []*conn
+	recentNext int
+	recentMax  int
 	Stats      TrackerStats
 }
+
+// MaxRecentEvicted bounds the evicted attempts a Tracker remembers (it
+// remembers at most MaxOpen), so that a flood cannot grow it much past the
+// cap: a remembered attempt costs less than an open one, since its Attempt
+// is the caller's already.
+const MaxRecentEvicted = 1 << 16
 
 // DefaultMaxOpen is the default cap on attempts tracked at once. An open
 // attempt costs a few hundred bytes, so the cap bounds the tracker near
@@ -96,6 +121,7 @@ func NewTracker(maxOpen int, emit func(*Attempt)) *Tracker {
 	}
 	t := &Tracker{conns: make(map[flowKey]*conn), emit: emit}
 	t.Stats.MaxOpen = maxOpen
+	t.recentMax = min(maxOpen, MaxRecentEvicted)
 	t.queues[0].timeout = handshakeIdle
 	t.queues[1].timeout = math.MaxInt64
 	t.queues[2].timeout = closingIdle
@@ -137,6 +163,8 @@ func (t *Tracker) Observe(d *Decoder, now, frame int64) {
 	key, srcIsA := makeKey(&d.ip, d.tcp)
 	c := t.conns[key]
 	switch {
+	case c == nil && t.recent[key] != nil && t.late(t.recent[key], srcIsA, f, d.tcp.seq(), now):
+		return
 	case f&SYN != 0 && f&ACK == 0:
 		t.syn(c, key, srcIsA, d, now, frame)
 		return
@@ -254,10 +282,92 @@ func (t *Tracker) noteTSval(c *conn, s *Segment, fromClient bool) {
 	c.LastTSval[i] = TSvalSeen{Valid: true, TSval: s.Opts.TSval, Time: s.Time}
 }
 
+// late counts a segment on the 4-tuple of an evicted attempt g, and
+// reports whether it belonged to g: a SYN with another ISN starts a new
+// attempt instead, and g is forgotten.
+func (t *Tracker) late(g *conn, srcIsA bool, f TCPFlags, seq uint32, now int64) bool {
+	fromClient := srcIsA == g.clientIsA
+	l := &g.AfterEviction
+	switch {
+	case f&SYN != 0 && f&ACK == 0:
+		if !fromClient || seq != g.ISN {
+			t.forget(g)
+			return false
+		}
+		l.add(&l.SYNs, now)
+		t.Stats.AfterEviction.add(&t.Stats.AfterEviction.SYNs, now)
+	case f&SYN != 0:
+		if fromClient {
+			return true // simultaneous open; not counted, as for open attempts
+		}
+		t.answeredLate(g)
+		l.add(&l.SYNACKs, now)
+		t.Stats.AfterEviction.add(&t.Stats.AfterEviction.SYNACKs, now)
+	case f&RST != 0:
+		t.answeredLate(g)
+		l.add(&l.RSTs, now)
+		t.Stats.AfterEviction.add(&t.Stats.AfterEviction.RSTs, now)
+	case fromClient:
+		l.add(&l.ACKs, now)
+		t.Stats.AfterEviction.add(&t.Stats.AfterEviction.ACKs, now)
+	}
+	return true
+}
+
+// answeredLate counts g among the evicted attempts answered afterwards, once.
+func (t *Tracker) answeredLate(g *conn) {
+	l := g.AfterEviction
+	if l.SYNACKs+l.RSTs+l.ICMP == 0 {
+		t.Stats.AnsweredAfterEviction++
+	}
+}
+
+// remember keeps an evicted attempt among the recent ones, forgetting the
+// oldest when the ring is full. Its 4-tuple stays in the per-packet filter
+// meanwhile, so that the third ACK of a handshake cut by the cap is seen.
+func (t *Tracker) remember(c *conn) {
+	n := t.recentMax
+	if n == 0 {
+		return
+	}
+	if t.recent == nil {
+		t.recent = make(map[flowKey]*conn)
+		t.recentRing = make([]*conn, 0, min(n, 1024))
+	}
+	if len(t.recentRing) < n {
+		t.recentRing = append(t.recentRing, c)
+	} else {
+		t.forget(t.recentRing[t.recentNext])
+		t.recentRing[t.recentNext] = c
+	}
+	t.recentNext = (t.recentNext + 1) % n
+	if old := t.recent[c.key]; old != nil {
+		t.forget(old)
+	}
+	t.recent[c.key] = c
+	t.setFilter(c, true)
+}
+
+// forget drops an evicted attempt from the recent ones; its ring slot is
+// reused later.
+func (t *Tracker) forget(g *conn) {
+	if g == nil || t.recent[g.key] != g {
+		return
+	}
+	delete(t.recent, g.key)
+	t.setFilter(g, false)
+}
+
 func (t *Tracker) icmp(d *Decoder, now, frame int64) {
 	key, srcIsA := makeKey(&d.quoteIP, d.quoteTCP)
 	c := t.conns[key]
 	if c == nil {
+		if g := t.recent[key]; g != nil {
+			t.answeredLate(g)
+			g.AfterEviction.add(&g.AfterEviction.ICMP, now)
+			t.Stats.AfterEviction.add(&t.Stats.AfterEviction.ICMP, now)
+			return
+		}
 		t.Stats.OrphanICMP++
 		return
 	}
@@ -363,6 +473,10 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	c.Evicted = evicted
 	t.setFilter(c, false)
 	delete(t.conns, c.key)
+	if evicted {
+		c.EvictedAt = t.now
+		t.remember(c)
+	}
 	t.emit(c.Attempt)
 }
 
