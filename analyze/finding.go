@@ -55,6 +55,7 @@ const (
 	KindTimestampsNonMonotone = "timestamps_non_monotonic"
 	KindSYNRetransmitDelay    = "syn_retransmission_delay"
 	KindPortScan              = "port_scan"
+	KindSYNACKUnacknowledged  = "synack_unacknowledged"
 )
 
 // Finding is one diagnosis: what was seen, how sure we are, and what to do.
@@ -112,7 +113,7 @@ const criticalAttempts = 10
 // weak: alone they make no more than an informational finding.
 func weigh(res *Result, f *Finding) {
 	switch f.Kind {
-	case KindPerHostPAWS, KindAcceptQueueOverflow, KindServerSilentDrop, KindPathDropToServer, KindPathDropToClient:
+	case KindPerHostPAWS, KindAcceptQueueOverflow, KindServerSilentDrop, KindPathDropToServer, KindPathDropToClient, KindSYNACKUnacknowledged:
 	default:
 		return
 	}
@@ -151,21 +152,28 @@ func weigh(res *Result, f *Finding) {
 		return
 	}
 	f.Severity, f.Confidence = min(f.Severity, sev), min(f.Confidence, conf)
-	why := fmt.Sprintf("only %s of %s that retransmitted on a known stack's schedule", plural(strong, "attempt"), map[bool]string{true: "a client", false: "clients"}[strong == 1])
-	if f.Kind == KindAcceptQueueOverflow {
-		why = fmt.Sprintf("only %s (ignored or reset handshakes, and SYNs retransmitted on a known stack's schedule)", plural(strong, "attempt"))
-	}
 	var weak []string
 	if single > 0 {
-		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", plural(single, "SYN")))
+		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", plural(single, "single SYN")))
 	}
 	if odd > 0 {
 		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", plural(odd, "attempt")))
 	}
-	if len(weak) > 0 {
-		why += "; " + strings.Join(weak, ", and ")
+	what := "attempts of clients that retransmitted on a known stack's schedule"
+	if f.Kind == KindAcceptQueueOverflow {
+		what = "ignored or reset handshakes and attempts retransmitted on a known stack's schedule"
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("how sure: %s — too little to be %s; %d or more would be", why, Critical, criticalAttempts))
+	var why string
+	if strong == 0 {
+		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", what, strings.Join(weak, ", and "))
+	} else {
+		why = fmt.Sprintf("how sure: %d %s", strong, what)
+		if len(weak) > 0 {
+			why += ", besides " + strings.Join(weak, ", and ")
+		}
+		why += fmt.Sprintf(" — too few to be %s (%d or more would be)", Critical, criticalAttempts)
+	}
+	f.Evidence = append(f.Evidence, why)
 }
 
 // countSources counts the distinct client addresses among attempts.

@@ -37,6 +37,7 @@ func (v *view) findings() []Finding {
 		add(f)
 	}
 	add(v.synQueue(claimed))
+	add(v.halfOpen(claimed))
 	paws := v.perHostPAWS(claimed)
 	add(paws.finding)
 	add(v.refused(claimed))

@@ -108,7 +108,7 @@ func TestScenarios(t *testing.T) {
 				// Four blocked attempts are a handful: a warning that says
 				// so, not a critical finding (issue 11, mechanism 8).
 				{KindServerSilentDrop, "warning", []string{"24 SYNs reached the server's capture point and got no answer"},
-					[]string{"never answered: 198.18.1.11, while 3 other sources connected", "net.ipv4.tcp_syn_retries=3", "only 4 attempts of clients that retransmitted on a known stack's schedule"}},
+					[]string{"never answered: 198.18.1.11, while 3 other sources connected", "net.ipv4.tcp_syn_retries=3", "how sure: 4 attempts of clients that retransmitted on a known stack's schedule"}},
 			}
 		}},
 	}

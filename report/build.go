@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,11 +40,39 @@ func build(res *analyze.Result, opt Options) *page {
 	return p
 }
 
+// noFindings is the headline of a report without findings: "nothing wrong"
+// only where no handshake failed; failures no model explains are said to
+// be unexplained, with their outcomes.
+func noFindings(res *analyze.Result) string {
+	failed := map[analyze.Outcome]int{}
+	n, open := 0, 0
+	for _, a := range res.Attempts {
+		switch {
+		case a.Outcome.Failed():
+			failed[a.Outcome]++
+			n++
+		case a.Outcome == analyze.Incomplete:
+			open++
+		}
+	}
+	switch {
+	case n == 0 && open == 0:
+		return "Nothing wrong: every handshake in the capture completed."
+	case n == 0:
+		return fmt.Sprintf("Nothing wrong: every handshake in the capture completed, but for %s still going on when it ended.", plural(open, "attempt"))
+	}
+	var parts []string
+	for _, o := range slices.Sorted(maps.Keys(failed)) {
+		parts = append(parts, fmt.Sprintf("%d %s", failed[o], o))
+	}
+	return fmt.Sprintf("No cause found: %s failed (%s), and no model explains %s; see the attempts below.", plural(n, "handshake"), strings.Join(parts, ", "), map[bool]string{true: "it", false: "them"}[n == 1])
+}
+
 func findings(p *page, res *analyze.Result) {
 	if len(res.Findings) == 0 {
 		if len(res.Attempts) > 0 {
 			p.heading("Findings")
-			p.text(2, "Nothing wrong: every handshake in the capture completed at the first SYN, or no model found a cause.")
+			p.text(2, noFindings(res))
 			p.gap()
 		}
 		return

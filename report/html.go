@@ -104,7 +104,7 @@ func navName(id string) string {
 func (p *htmlPage) findings(w *bufio.Writer) {
 	fmt.Fprintf(w, "<section id=\"findings\">\n<h2>Findings (%d)</h2>\n", len(p.Findings))
 	if len(p.Findings) == 0 {
-		w.WriteString("<p>Nothing wrong: every handshake in the capture completed at the first SYN, or no model found a cause.</p>\n")
+		fmt.Fprintf(w, "<p>%s</p>\n", esc(p.NoFindings))
 	}
 	for _, f := range p.Findings {
 		fmt.Fprintf(w, "<article class=\"finding sev-%s\">\n<h3><span class=\"badge\">%s</span> <span class=\"kind\">%s</span></h3>\n<p class=\"meta\">confidence %.2f", esc(f.Severity), esc(strings.ToUpper(f.Severity)), esc(f.Kind), f.Confidence)

@@ -110,6 +110,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 		p.Title = "syndiag report: " + filepath.Base(res.Captures[0].Path)
 	}
 	p.Summary = htmlSummary(res)
+	p.NoFindings = noFindings(res)
 	for _, f := range res.Findings {
 		hf := htmlFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
 		if len(res.Captures) > 1 {

@@ -19,8 +19,10 @@ type htmlPage struct {
 	Subtitle []string // the captures, their span and sides
 	Summary  []string // one-line facts under the title
 	Findings []htmlFinding
-	Sections []htmlSection
-	Tables   []htmlTable
+	// NoFindings is the headline when there are no findings.
+	NoFindings string
+	Sections   []htmlSection
+	Tables     []htmlTable
 	// Details are the sections shared with the terminal report (captures,
 	// join, host evidence, handshakes and latency per server).
 	Details []block

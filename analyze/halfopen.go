@@ -1,0 +1,73 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/syndiag/syndiag/flows"
+)
+
+// halfOpen: handshakes whose SYN-ACK the client never acknowledged, that no
+// queue model claimed. What it means depends on where the capture was taken
+// and on what the client did after the SYN-ACK went out. A client that
+// never got the SYN-ACK retransmits its SYN on its own timer, and the server
+// answers each with another SYN-ACK (tcp_check_req → inet_rtx_syn_ack): the
+// SYN-ACKs are lost on the way back. A client that got it acknowledges at
+// once; one that does neither sent one SYN and went away (a scanner, a
+// spoofed source, a crafted packet) or the capture missed its packets. At
+// the client itself, a SYN-ACK that arrived and was not acknowledged was
+// thrown away by the client's own stack.
+func (v *view) halfOpen(claimed map[int]bool) *Finding {
+	var idx []int
+	waited := 0
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if claimed[i] || a.Outcome != HalfOpen {
+			continue
+		}
+		idx = append(idx, i)
+		if retransmittedAfterSYNACK(a) {
+			waited++
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	f := &Finding{Kind: KindSYNACKUnacknowledged, Severity: Warning, Confidence: 0.6, attempts: idx}
+	a := v.at(idx[0])
+	for _, i := range idx {
+		if retransmittedAfterSYNACK(v.at(i)) {
+			a = v.at(i)
+			break
+		}
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the server sent a SYN-ACK and no ACK came back; e.g. %s → %s at %s, %s, %s",
+		plural(len(idx), "handshake"), a.Client, a.Server, Clock(a.FirstSYN()), plural(len(a.SYNs), "SYN"), plural(len(a.SYNACKs), "SYN-ACK")))
+	switch {
+	case v.c.Role == RoleClient:
+		f.Confidence = 0.4
+		f.Summary = fmt.Sprintf("%s: SYN-ACKs reached the client, which never acknowledged them", plural(len(idx), "handshake"))
+		f.Evidence = append(f.Evidence, "at the client, a SYN-ACK that arrives and is not acknowledged was discarded by the client's own stack (a bad checksum, an acknowledgment number or timestamp it rejects) or belongs to a socket already gone; or the capture missed the ACKs")
+		f.Recommendation = "Check the client's counters (`nstat -az TcpExtPAWSActive TcpInCsumErrors TcpExtTCPACKSkippedSynRecv`) and whether something on the client side rewrites the SYN-ACK; a capture at the server shows what it sent."
+	case waited > 0:
+		f.Summary = fmt.Sprintf("%s answered with SYN-ACKs that never got through to the client: it kept retransmitting its SYN", plural(waited, "handshake"))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s retransmitted the SYN after the server's SYN-ACK had gone out: they never received it, so it was lost on the way back (the server answered each retransmitted SYN with another SYN-ACK)", plural(waited, "client")))
+		f.Recommendation = "Something between the server and the clients drops SYN-ACKs: asymmetric routing, a stateful firewall or NAT that did not see the SYN, a lossy link. Capture at a client at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap` to see where."
+	default:
+		f.Confidence = 0.4
+		f.Summary = fmt.Sprintf("%s left half-open: the server's SYN-ACK was never acknowledged, and the client sent no other SYN", plural(len(idx), "handshake"))
+		f.Evidence = append(f.Evidence, "a client that does not get the SYN-ACK retransmits its SYN, and one that does acknowledges it at once; these did neither: a scanner, a spoofed or crafted SYN, a client that gave up within its first timeout, or a capture that missed packets")
+		f.Recommendation = "Nothing points at the server. If the sources are real clients, capture at one of them; if they are many one-SYN sources, see whether a SYN flood is going on (`nstat -az TcpExtTCPReqQFullDoCookies TcpExtListenDrops`)."
+	}
+	slices.Sort(f.attempts)
+	return f
+}
+
+// retransmittedAfterSYNACK reports whether the client sent its SYN again
+// after the server's first SYN-ACK: it had not received it.
+func retransmittedAfterSYNACK(a *Attempt) bool {
+	if len(a.SYNACKs) == 0 {
+		return false
+	}
+	return slices.ContainsFunc(a.SYNs, func(s flows.Transmission) bool { return s.Time > a.SYNACKs[0].Time })
+}
