@@ -41,12 +41,31 @@ done
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
 
-ALL_SCENARIOS=(accept-overflow-abort0 accept-overflow-abort1 synflood-nocookies synflood-cookies
-               healthy nat-modern-clients firewall-drop-mixed)
+# Scenario set: the default set writes this folder; "trust" (argument or SDX_SET=trust) runs
+# only the second set and writes ../trust (its own README.md and truth.tsv).
+SET=${SDX_SET:-default}
+case ${1:-} in
+  '') ;;
+  trust|default) SET=$1 ;;
+  *) echo "usage: make-scenarios.sh [trust]" >&2; exit 2 ;;
+esac
+if [[ $SET == trust ]]; then
+  ALL_SCENARIOS=(accept-full-nat synack-race capture-stopped app-retry stale-timewait)
+  SETDIR=$(cd "$DIR/.." && pwd)/trust
+elif [[ $SET == default ]]; then
+  ALL_SCENARIOS=(accept-overflow-abort0 accept-overflow-abort1 synflood-nocookies synflood-cookies
+                 healthy nat-modern-clients firewall-drop-mixed)
+  SETDIR=$DIR
+else
+  echo "make-scenarios.sh: unknown set $SET" >&2; exit 2
+fi
 read -r -a SCENARIOS <<<"${SDX_ONLY:-${ALL_SCENARIOS[*]}}"
-DEST=${SDX_OUT:-$DIR}
+DEST=${SDX_OUT:-$SETDIR}
+for s in "${SCENARIOS[@]}"; do
+  [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || { echo "make-scenarios.sh: $s is not in the $SET set" >&2; exit 2; }
+done
 if [[ -n ${SDX_ONLY:-} && -z ${SDX_OUT:-} ]]; then
-  echo "make-scenarios.sh: SDX_ONLY needs SDX_OUT (only a full run writes $DIR)" >&2; exit 2
+  echo "make-scenarios.sh: SDX_ONLY needs SDX_OUT (only a full run writes $SETDIR)" >&2; exit 2
 fi
 
 FILTER='tcp or icmp'
@@ -96,6 +115,8 @@ cleanup() {
   local rc=$?
   set +e
   stop_all
+  if declare -F trace_remove >/dev/null; then trace_remove; fi
+  [[ -z ${TRACE_MOUNTED:-} ]] || umount /sys/kernel/tracing 2>/dev/null
   remove_namespaces
   if [[ -n ${SDX_KEEP_WORK:-} ]]; then log "work files kept in $WORK"; else rm -rf "$WORK"; fi
   if [[ $rc -ne 0 ]]; then log "failed (exit $rc); $DEST left unchanged"; fi
@@ -111,8 +132,10 @@ cat >"$HELPER" <<'PYEOF'
 import errno, ipaddress, json, os, random, select, signal, socket, struct, sys, threading, time
 
 # ---- server -----------------------------------------------------------------------------
-# listen(backlog) on port; accept policy: "fast" (accept as soon as possible) or "every:MS"
-# (accept one connection, then sleep MS milliseconds: a slow application). Each accepted
+# listen(backlog) on port; accept policy: "fast" (accept as soon as possible), "every:MS"
+# (accept one connection, then sleep MS milliseconds: a slow application) or
+# "stall:OFF:DUR:T0" (accept at once, but call no accept() at all from epoch T0+OFF for DUR
+# seconds, then drain the queue; logs "stall_begin"/"stall_end" lines). Each accepted
 # connection is served in a thread: read "<sc|cc> <n>\n", send n bytes, then close first
 # (sc) or wait for the client's FIN (cc). One line per accept in logf.
 def server(addr, port, backlog, policy, lifetime, logf):
@@ -125,6 +148,10 @@ def server(addr, port, backlog, policy, lifetime, logf):
     ls.bind((addr, int(port)))
     ls.listen(int(backlog))
     pause = float(policy.split(':')[1]) / 1000 if policy.startswith('every:') else 0.0
+    stall = None
+    if policy.startswith('stall:'):
+        _, off, dur, st0 = policy.split(':')
+        stall = [float(st0) + float(off), float(st0) + float(off) + float(dur)]
     lf = open(logf, 'a', buffering=1)
 
     def serve(c):
@@ -149,8 +176,19 @@ def server(addr, port, backlog, policy, lifetime, logf):
             c.close()
 
     while not stop[0] and time.time() < deadline:
+        tmo = 0.2
+        if stall:
+            now = time.time()
+            if now >= stall[0]:
+                lf.write('stall_begin\t%.6f\n' % now)
+                while not stop[0] and time.time() < stall[1]:
+                    time.sleep(min(0.01, max(0.0, stall[1] - time.time())))
+                lf.write('stall_end\t%.6f\n' % time.time())
+                stall = None
+                continue
+            tmo = min(tmo, stall[0] - now)
         try:
-            r = select.select([ls], [], [], 0.2)[0]
+            r = select.select([ls], [], [], tmo)[0]
         except InterruptedError:
             continue
         if not r:
@@ -166,27 +204,33 @@ def server(addr, port, backlog, policy, lifetime, logf):
     ls.close()
 
 # ---- clients ----------------------------------------------------------------------------
-# plan file lines: group src sport dst dport start_offset_s mode bytes
+# plan file lines: group src sport dst dport start_offset_s mode bytes [options]
 # All connections of the plan start at t0 + offset (t0 = common wall-clock epoch given by the
-# caller, so that plans run in different namespaces line up). Results appended to logf:
-# group src sport result connect_s total_s   (result: ok | connect:<ERR> | io:<ERR> | short)
+# caller, so that plans run in different namespaces line up). Results appended to logf, one
+# line per connect() (a retry is a line of its own):
+# group src sport result connect_s total_s dport start_s end_s retry_of
+#   result: ok | connect:<ERR> | io:<ERR> | short; start_s / end_s: wall clock relative to t0
+#   just before connect() and just after close(); retry_of: the source port of the attempt this
+#   one retries, or "-".
+# options (comma-separated, optional): timeout=S (this connection's own socket timeout instead
+# of maxwait), hold=S (after the reply keep the socket open S seconds before closing),
+# linger0 (close with SO_LINGER 0: a RST instead of a FIN), retry=N:D (after a failed
+# connect(), wait D seconds and try again from the next source port, up to N times).
 def clients(logf, t0, planf, maxwait):
     t0, maxwait = float(t0), float(maxwait)
     plan = [l.split() for l in open(planf) if l.strip() and not l.startswith('#')]
     lock = threading.Lock()
     rows = []
 
-    def one(group, src, sport, dst, dport, off, mode, nbytes):
-        start = t0 + float(off)
-        d = start - time.time()
-        if d > 0:
-            time.sleep(d)
+    def attempt(group, src, sport, dst, dport, mode, nbytes, o, retry_of):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((src, int(sport)))
-        s.settimeout(maxwait)
+        s.settimeout(float(o.get('timeout', maxwait)))
+        ts = time.time() - t0
         t1 = time.monotonic()
         cs = ''
+        failed = False
         try:
             try:
                 s.connect((dst, int(dport)))
@@ -207,16 +251,41 @@ def clients(logf, t0, planf, maxwait):
                     while s.recv(4096):
                         pass
                 result = 'ok' if data.endswith(b'\n') else 'short'
+                if 'hold' in o:
+                    time.sleep(float(o['hold']))
             except socket.timeout:
                 result = 'io:TIMEOUT'
             except OSError as e:
                 result = 'io:' + errno.errorcode.get(e.errno, str(e.errno))
         except OSError as e:
             result = 'connect:' + errno.errorcode.get(e.errno, str(e.errno))
+            failed = True
         finally:
+            if 'linger0' in o:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             s.close()
         with lock:
-            rows.append([group, src, sport, result, cs, '%.3f' % (time.monotonic() - t1)])
+            rows.append([group, src, sport, result, cs, '%.3f' % (time.monotonic() - t1), dport,
+                         '%.6f' % ts, '%.6f' % (time.time() - t0), retry_of])
+        return failed
+
+    def one(group, src, sport, dst, dport, off, mode, nbytes, opts=''):
+        o = dict((kv.split('=', 1) + [''])[:2] for kv in opts.split(',') if kv)
+        start = t0 + float(off)
+        d = start - time.time()
+        if d > 0:
+            time.sleep(d)
+        tries, pause = 0, 0.0
+        if 'retry' in o:
+            tries, pause = int(o['retry'].split(':')[0]), float(o['retry'].split(':')[1])
+        prev = '-'
+        for k in range(tries + 1):
+            port = str(int(sport) + k)
+            if not attempt(group, src, port, dst, dport, mode, nbytes, o, prev):
+                break
+            prev = port
+            if k < tries:
+                time.sleep(pause)
 
     th = [threading.Thread(target=one, args=p) for p in plan]
     for t in th:
@@ -224,7 +293,7 @@ def clients(logf, t0, planf, maxwait):
     for t in th:
         t.join()
     with open(logf, 'a') as f:
-        for r in sorted(rows, key=lambda r: (r[1], int(r[2]))):
+        for r in sorted(rows, key=lambda r: (r[1], int(r[2]), float(r[7]))):
             f.write('\t'.join(r) + '\n')
     bad = sum(1 for r in rows if r[3] != 'ok')
     print('clients %s: %d connections, %d not ok' % (planf, len(rows), bad))
@@ -277,7 +346,9 @@ def flood(dst, dport, count, duration, seed, net, logf, start_epoch):
 # ---- delay line: joins TAP device dev_a (in the current namespace) and TAP device dev_b in
 # namespace ns_b; every frame is forwarded after delay_ms (each direction, FIFO), so the link
 # behaves like a cable with a fixed one-way delay (this kernel has no netem).
-def wire(dev_a, ns_b, dev_b, delay_ms, readyf):
+# opts (optional): "dropfirst_synack=LOGFILE": discard the first SYN-ACK of every 4-tuple that
+# comes from dev_b (the server's side), and log each discarded frame (epoch, 4-tuple).
+def wire(dev_a, ns_b, dev_b, delay_ms, readyf, opts=''):
     import ctypes, fcntl, heapq
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *a: stop.__setitem__(0, True))
@@ -295,6 +366,26 @@ def wire(dev_a, ns_b, dev_b, delay_ms, readyf):
     fb = opentap(dev_b)
     other = {fa: fb, fb: fa}
     delay = float(delay_ms) / 1000
+    o = dict(kv.split('=', 1) for kv in opts.split(',') if kv)
+    droplog = open(o['dropfirst_synack'], 'a', buffering=1) if 'dropfirst_synack' in o else None
+    synack_seen = set()
+
+    def drop_frame(fr):
+        # only frames from the server side: IPv4 TCP with SYN and ACK, first of its 4-tuple
+        if len(fr) < 54 or fr[12:14] != b'\x08\x00' or fr[23] != 6:
+            return False
+        ihl = (fr[14] & 15) * 4
+        tcp = fr[14 + ihl:]
+        if len(tcp) < 14 or tcp[13] & 0x12 != 0x12:
+            return False
+        k4 = (socket.inet_ntoa(fr[26:30]), struct.unpack('!H', tcp[0:2])[0],
+              socket.inet_ntoa(fr[30:34]), struct.unpack('!H', tcp[2:4])[0])
+        if k4 in synack_seen:
+            return False
+        synack_seen.add(k4)
+        droplog.write('%.6f\t%s\t%d\t%s\t%d\n' % ((time.time(),) + k4))
+        return True
+
     q, seq = [], 0
     open(readyf, 'w').write('ready\n')
     while not stop[0]:
@@ -311,6 +402,8 @@ def wire(dev_a, ns_b, dev_b, delay_ms, readyf):
                     fr = os.read(fd, 65536)
                 except BlockingIOError:
                     break
+                if droplog and fd == fb and drop_frame(fr):
+                    continue
                 heapq.heappush(q, (now + delay, seq, other[fd], fr))
                 seq += 1
         now = time.monotonic()
@@ -399,8 +492,11 @@ def parse(t, fr):
 
 SYN, ACK, RST, FIN = 0x02, 0x10, 0x04, 0x01
 
-def attempts(path, server_port=8080):
-    """One record per handshake attempt (client ip, client port, server ip, server port, ISN)."""
+def attempts(path, server_port=8080, refused=False):
+    """One record per handshake attempt (client ip, client port, server ip, server port, ISN).
+    server_port: a port or a list of ports; refused=True: an attempt answered by a RST and no
+    SYN-ACK is 'refused' (else 'unanswered', as before)."""
+    ports = set(server_port) if isinstance(server_port, (list, tuple, set)) else {server_port}
     pk = [p for p in (parse(t, f) for t, f in read_pcap(path)) if p]
     att, by4 = [], {}
     stats = dict(packets=len(pk), tcp=0, syn=0, synack=0, rst=0, icmp=0)
@@ -416,7 +512,7 @@ def attempts(path, server_port=8080):
             stats['synack'] += 1
         if f & RST:
             stats['rst'] += 1
-        if f & SYN and not f & ACK and p['dport'] == server_port:
+        if f & SYN and not f & ACK and p['dport'] in ports:
             k4 = (p['src'], p['sport'], p['dst'], p['dport'])
             a = None
             for x in by4.get(k4, []):
@@ -426,16 +522,18 @@ def attempts(path, server_port=8080):
                 a = dict(client=p['src'], cport=p['sport'], server=p['dst'], sport=p['dport'],
                          isn=p['seq'], syns=[], syn_ts=[], synacks=[], synack_opts=None,
                          first_ack=None, srv_rst=[], cli_rst=[], srv_data=0, cli_data=0,
-                         srv_fin=None, cli_fin=None, srv_isn=None, ttl=p['ttl'])
+                         srv_fin=None, cli_fin=None, srv_isn=None, ttl=p['ttl'],
+                         cli_data_t=None, srv_data_t=None, srv_bare_ack=[], last_t=None)
                 att.append(a)
                 by4.setdefault(k4, []).append(a)
             a['syns'].append(p['t'])
             a['syn_ts'].append(p['opts'].get('tsval'))
+            a['last_t'] = p['t']
             continue
         # other packets: find the attempt by 4-tuple (latest attempt started before the packet)
-        if p['dport'] == server_port:
+        if p['dport'] in ports:
             k4, frm = (p['src'], p['sport'], p['dst'], p['dport']), 'c'
-        elif p['sport'] == server_port:
+        elif p['sport'] in ports:
             k4, frm = (p['dst'], p['dport'], p['src'], p['sport']), 's'
         else:
             continue
@@ -443,6 +541,7 @@ def attempts(path, server_port=8080):
         if not cands:
             continue
         a = cands[-1]
+        a['last_t'] = p['t']
         if frm == 's':
             if f & SYN and f & ACK:
                 if p['ack'] == (a['isn'] + 1) % 2**32:
@@ -455,6 +554,10 @@ def attempts(path, server_port=8080):
                 a['srv_rst'].append(p['t'])
             else:
                 a['srv_data'] += max(0, p['plen'])
+                if p['plen'] > 0 and a['srv_data_t'] is None:
+                    a['srv_data_t'] = p['t']
+                if a['srv_isn'] is None and not p['plen'] and f == ACK:
+                    a['srv_bare_ack'].append(p['t'])
                 if f & FIN and a['srv_fin'] is None:
                     a['srv_fin'] = p['t']
         else:
@@ -464,6 +567,8 @@ def attempts(path, server_port=8080):
                 if a['first_ack'] is None and p['ack'] == (a['srv_isn'] + 1) % 2**32:
                     a['first_ack'] = p['t']
                 a['cli_data'] += max(0, p['plen'])
+                if p['plen'] > 0 and a['cli_data_t'] is None:
+                    a['cli_data_t'] = p['t']
                 if f & FIN and a['cli_fin'] is None:
                     a['cli_fin'] = p['t']
     for a in att:
@@ -478,7 +583,9 @@ def attempts(path, server_port=8080):
         fa = a['first_ack']
         a['synack_after_ack'] = sum(1 for s in a['synacks'] if fa is not None and s > fa)
         a['rst_after_ack'] = sum(1 for s in a['srv_rst'] if fa is not None and s > fa)
-        if not a['synacks']:
+        if not a['synacks'] and refused and a['srv_rst']:
+            a['outcome'] = 'refused'
+        elif not a['synacks']:
             a['outcome'] = 'unanswered'
         elif a['rst_after_ack'] and not a['srv_data']:
             a['outcome'] = 'reset_after_ack'
@@ -631,6 +738,330 @@ META = [
               ("firewall counted the drops", "c['ENV'].get('iptables_drop_packets') == '24'")]),
 ]
 
+# ---- second scenario set "trust" (make-scenarios.sh trust -> ../trust) ---------------------
+# Each scenario has a hook that adds its own truth rows and per-attempt columns (TRUST_COLS in
+# attempts.tsv; times in seconds relative to the attempt's first SYN unless said otherwise).
+TRUST_COLS = ['client_start_s', 'client_end_s', 'retry_of', 'overlaps', 'first_ack_s', 'request_s',
+              'reply_s', 'waiting_at_first_drop', 'still_trying_at_stop', 'next_syn_due_s',
+              'ack_to_next_synack_us', 'challenge_ack_s', 'rst_to_resyn_us']
+TRUST_COUNTERS = ['TcpExtTCPChallengeACK', 'TcpExtTCPSYNChallenge', 'TcpExtTCPACKSkippedSynRecv',
+                  'TcpActiveOpens', 'TcpInSegs', 'TcpOutSegs']
+
+def env_of(swork):
+    return dict(load_tsv(os.path.join(swork, 'env.tsv')))
+
+def first_packet_time(path):
+    pk = read_pcap(path)
+    return (pk[0][0], pk[-1][0]) if pk else (0.0, 0.0)
+
+def match_client_rows(legit, cl):
+    # client log rows <-> attempts: by source port; a port used twice in order of time
+    byp = {}
+    for r in sorted(cl, key=lambda r: float(r[7]) if len(r) > 7 else 0.0):
+        byp.setdefault(r[2], []).append(r)
+    seen = {}
+    for x in sorted(legit, key=lambda x: x['syns'][0]):
+        l = byp.get(str(x['cport']), [])
+        i = seen.get(x['cport'], 0)
+        seen[x['cport']] = i + 1
+        if i < len(l):
+            x['row'] = l[i]
+
+def unanswered_syn_times(x):
+    out = []
+    for i, t in enumerate(x['syns']):
+        nxt = x['syns'][i + 1] if i + 1 < len(x['syns']) else float('inf')
+        if not any(t <= s < nxt for s in x['synacks']):
+            out.append(t)
+    return out
+
+def rel(t, t0, fmt='%.3f'):
+    return '' if t is None else fmt % (t - t0)
+
+def trace_truth(sc, c, T, sdir):
+    # kfree_skb reasons (IPv4 only, the whole machine during the scenario: the scenario's
+    # namespaces were the only IPv4 traffic), the server's SYN-ACK retransmissions and RSTs.
+    path = os.path.join(sdir, 'evidence', 'trace.txt')
+    if not os.path.exists(path):
+        return
+    reasons, synrtx, sent_rst, rcv_rst, rst_reasons = {}, 0, 0, 0, {}
+    for l in open(path):
+        if ' kfree_skb: ' in l and 'reason: ' in l:
+            r = l.rsplit('reason: ', 1)[1].strip()
+            loc = l.split('location=', 1)[1].split()[0].split('+')[0] if 'location=' in l else '?'
+            reasons.setdefault(r, {}).setdefault(loc, 0)
+            reasons[r][loc] += 1
+        elif ' tcp_retransmit_synack: ' in l:
+            synrtx += 1
+        elif ' tcp_send_reset: ' in l and ' src=198.18.' in l:
+            sent_rst += 1
+            r = l.rsplit('reason=', 1)[1].strip()
+            rst_reasons[r] = rst_reasons.get(r, 0) + 1
+        elif ' tcp_receive_reset: ' in l and ' saddr=198.18.' in l:
+            rcv_rst += 1
+    c['DR'] = {r: sum(v.values()) for r, v in reasons.items()}
+    for r in sorted(reasons):
+        T('evidence/trace', 'dropreason_' + r, sum(reasons[r].values()),
+          'skb/kfree_skb events with this reason (IPv4), at: ' + ', '.join('%s %d' % kv for kv in sorted(reasons[r].items())))
+    for r in sc.get('dropreasons_expected', []):
+        if r not in reasons:
+            T('evidence/trace', 'dropreason_' + r, 0, 'skb/kfree_skb events with this reason (IPv4)')
+            c['DR'][r] = 0
+    c['TR'] = dict(synack_retransmits=synrtx, send_reset=sent_rst, receive_reset=rcv_rst)
+    T('evidence/trace', 'trace_tcp_retransmit_synack', synrtx, 'tcp/tcp_retransmit_synack events (port 8080): SYN-ACKs the server kernel sent again (timer or retransmitted SYN)')
+    T('evidence/trace', 'trace_tcp_send_reset', sent_rst, 'tcp/tcp_send_reset events from 198.18.x (any of our namespaces), by reason: '
+      + (', '.join('%s %d' % kv for kv in sorted(rst_reasons.items())) or 'none'))
+    T('evidence/trace', 'trace_tcp_receive_reset', rcv_rst, 'tcp/tcp_receive_reset events of 198.18.x sockets (a socket reset by a RST it received)')
+
+def client_times(x, t_first, t0):
+    r = x.get('row')
+    if r and len(r) > 8:
+        x['X']['client_start_s'] = '%.3f' % (t0 + float(r[7]) - t_first)
+        x['X']['client_end_s'] = '%.3f' % (t0 + float(r[8]) - t_first)
+
+def hook_accept_full(sc, c, T, fname, legit, stats, swork, sdir):
+    env = env_of(swork)
+    t_first, t_last = first_packet_time(os.path.join(sdir, fname))
+    t0 = float(env['plans_t0_epoch'])
+    drops = sorted(t for x in legit for t in unanswered_syn_times(x))
+    fd = drops[0] if drops else None
+    def waiting(t):
+        return [x for x in legit if x['first_ack'] is not None and x['first_ack'] < t and x['cli_data_t'] is not None
+                and x['cli_data_t'] < t and (x['srv_data_t'] is None or x['srv_data_t'] > t)]
+    W = waiting(fd) if fd else []
+    long = [x for x in legit if x['cli_data_t'] and x['srv_data_t'] and x['srv_data_t'] - x['cli_data_t'] > 1.0]
+    c.setdefault('W', {})[fname] = dict(first=len(W), long=len(long))
+    T('waiting_at_first_drop', len(W), 'handshakes completed whose request was sent and not yet answered when the first SYN '
+      'went unanswered (backlog + 1 = the accept queue full)')
+    T('requests_waiting_over_1s', len(long), 'attempts whose request waited more than 1 s for the reply (the queued ones)')
+    T('first_drop_s', rel(fd, t_first), 'first unanswered SYN, s after the first packet of this capture')
+    T('last_drop_s', rel(drops[-1] if drops else None, t_first), 'last unanswered SYN, s after the first packet')
+    sb, se = float(env['stall_begin_epoch']), float(env['stall_end_epoch'])
+    T('stall_begin_s', rel(sb, t_first), 'the application stopped calling accept(), s after the first packet (server log)')
+    T('stall_end_s', rel(se, t_first), 'the application called accept() again, s after the first packet (server log)')
+    rep = [x['srv_data_t'] for x in W if x['srv_data_t']]
+    T('drain_first_reply_s', rel(min(rep) if rep else None, t_first), 'first reply to a waiting request, s after the first packet')
+    waits = [x['srv_data_t'] - x['cli_data_t'] for x in W if x['srv_data_t']]
+    T('waiting_request_wait_min_ms', '%.0f' % (1000 * min(waits)) if waits else '', 'shortest wait of the waiting requests for their reply')
+    c.setdefault('DT', {})[fname] = dict(fd=fd, ld=drops[-1] if drops else None, sb=sb, se=se,
+                                         drain=min(rep) if rep else None)
+    per = {}
+    for x in legit:
+        ip = x['row'][1] if x.get('row') else x['client']
+        per[ip] = per.get(ip, 0) + x['syn_unanswered_tx']
+    c.setdefault('PER', {})[fname] = per
+    for ip in sorted(per, key=ipkey):
+        T('syn_unanswered_tx_host_' + ip, per[ip], 'unanswered SYN transmissions of LAN host %s (from the client program log: in server.pcap all are 198.18.2.1)' % ip)
+    T('attempts_dropped', sum(1 for x in legit if x['syn_unanswered_tx']), 'attempts with at least one unanswered SYN')
+    ws = {id(x) for x in W}
+    for x in legit:
+        s0 = x['syns'][0]
+        X = x['X']
+        X['first_ack_s'] = rel(x['first_ack'], s0)
+        X['request_s'] = rel(x['cli_data_t'], s0)
+        X['reply_s'] = rel(x['srv_data_t'], s0)
+        X['waiting_at_first_drop'] = 'yes' if id(x) in ws else 'no'
+        client_times(x, t_first, t0)
+
+def hook_synack_race(sc, c, T, fname, legit, stats, swork, sdir):
+    env = env_of(swork)
+    t_first, _ = first_packet_time(os.path.join(sdir, fname))
+    gaps = []
+    for x in legit:
+        fa = x['first_ack']
+        nxt = [s for s in x['synacks'] if fa is not None and s > fa]
+        if nxt:
+            g = (nxt[0] - fa) * 1e6
+            gaps.append(g)
+            x['X']['ack_to_next_synack_us'] = '%.0f' % g
+        x['X']['first_ack_s'] = rel(fa, x['syns'][0])
+        client_times(x, t_first, float(env['plans_t0_epoch']))
+    c.setdefault('GAPS', {})[fname] = gaps
+    T('ack_to_next_synack_max_us', '%.0f' % max(gaps) if gaps else '', 'largest gap between a client ACK and the SYN-ACK after it')
+    T('ack_to_next_synack_min_us', '%.0f' % min(gaps) if gaps else '', 'smallest such gap')
+    # pairs of SYN-ACKs close together (< 100 ms): timer SYN-ACK and the answer to the retransmitted SYN
+    pairs = []
+    for x in legit:
+        sa = x['synacks']
+        d = [(b - a) * 1e6 for a, b in zip(sa, sa[1:]) if b - a < 0.1]
+        if d:
+            pairs.append(min(d))
+    c.setdefault('PAIRS', {})[fname] = pairs
+    T('attempts_with_close_synack_pair', len(pairs), 'attempts with two SYN-ACKs less than 100 ms apart')
+    T('close_synack_pair_gap_max_us', '%.0f' % max(pairs) if pairs else '', 'largest gap of such a pair')
+    n = {}
+    for x in legit:
+        n[len(x['synacks'])] = n.get(len(x['synacks']), 0) + 1
+    c.setdefault('NSA', {})[fname] = n
+    T('synacks_per_attempt', ' '.join('%d=%d' % kv for kv in sorted(n.items())), 'SYN-ACKs per attempt in this capture: count=attempts')
+    rt = [x['syns'][1] - x['syns'][0] for x in legit if len(x['syns']) > 1]
+    T('syn_retransmit_after_ms_max', '%.0f' % (1000 * max(rt)) if rt else '', 'client SYN retransmission, ms after its first SYN (largest)')
+    T('syn_retransmit_after_ms_min', '%.0f' % (1000 * min(rt)) if rt else '', 'client SYN retransmission, ms after its first SYN (smallest)')
+
+SCHED_NOMINAL = {'classic': [0, 1, 3, 7, 15, 31, 63, 127], 'linear': [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67]}
+
+def hook_capture_stopped(sc, c, T, fname, legit, stats, swork, sdir):
+    env = env_of(swork)
+    t_first, t_last = first_packet_time(os.path.join(sdir, fname))
+    stop = float(env['capture_stop_epoch'])
+    t0 = float(env['plans_t0_epoch'])
+    sent = set(env.get('syn_sent_at_stop', '').split(','))
+    T('capture_stop_s', rel(stop, t_first), 'tcpdump was stopped (SIGINT), s after the first packet')
+    T('last_packet_s', rel(t_last, t_first), 'last packet of the file, s after the first')
+    un = [x for x in legit if not x['synacks']]
+    if fname == 'server.pcap':
+        c['STOPPED'] = [','.join(str(round(o)) for o in x['offsets']) for x in sorted(un, key=lambda x: x['cport'])]
+    T('attempts_trying_at_stop', sum(1 for x in un if str(x['cport']) in sent),
+      'unanswered attempts whose socket was still in SYN-SENT when the capture stopped (ss in the client namespaces)')
+    T('attempts_gave_up_in_capture', sum(1 for x in un if x.get('row') and t0 + float(x['row'][8]) < stop),
+      'unanswered attempts whose connect() ended before the capture stopped')
+    for x in sorted(un, key=lambda x: x['cport']):
+        s0 = x['syns'][0]
+        g = group_of(sc, x['row'][1], x['cport']) if x.get('row') else ''
+        nom = SCHED_NOMINAL['classic' if 'classic' in g else 'linear']
+        due = [o for o in nom if o > round(x['syns'][-1] - s0)]
+        X = x['X']
+        X['still_trying_at_stop'] = 'yes' if str(x['cport']) in sent else 'no'
+        X['next_syn_due_s'] = '%d' % due[0] if due else ''
+        T('syn_offsets_%d' % x['cport'], fmt_off(x['offsets']), 'SYN times of attempt %s:%d, s after its first SYN (group %s)' % (x['client'], x['cport'], g))
+        T('first_syn_s_%d' % x['cport'], rel(s0, t_first), 'its first SYN, s after the first packet of the file')
+        T('next_syn_due_s_%d' % x['cport'], X['next_syn_due_s'], 'when its next SYN was due (nominal %s schedule, s after its first SYN): after the capture stopped' % ('classic' if 'classic' in g else 'linear'))
+        T('still_trying_at_stop_%d' % x['cport'], X['still_trying_at_stop'], 'its socket was in SYN-SENT when the capture stopped')
+    for x in legit:
+        client_times(x, t_first, t0)
+
+def hook_app_retry(sc, c, T, fname, legit, stats, swork, sdir):
+    env = env_of(swork)
+    t_first, _ = first_packet_time(os.path.join(sdir, fname))
+    t0 = float(env['plans_t0_epoch'])
+    cl = load_tsv(os.path.join(swork, 'clients.tsv'))
+    iv = [(r[1], r[2], float(r[7]), float(r[8])) for r in cl]
+    for x in legit:
+        r = x.get('row')
+        if not r:
+            continue
+        me = (r[1], r[2], float(r[7]), float(r[8]))
+        ov = sorted(int(o[1]) for o in iv if o[0] == me[0] and o[1] != me[1] and o[2] < me[3] and me[2] < o[3])
+        x['X']['retry_of'] = r[9]
+        x['X']['overlaps'] = ','.join(map(str, ov)) or '-'
+        c.setdefault('OV', {})[r[2]] = x['X']['overlaps']
+        client_times(x, t_first, t0)
+    retries = [x for x in legit if x['X'].get('retry_of', '-') != '-']
+    firsts = {x['X']['retry_of'] for x in retries}
+    chains = [x for x in legit if x['X'].get('retry_of') == '-' and str(x['cport']) in firsts]
+    T('retries', len(retries), 'attempts that the program made as a retry of an earlier failed one (client log)')
+    T('retry_chains', len(chains), 'first attempts that were retried')
+    T('attempts_overlapping', sum(1 for x in legit if x['X'].get('overlaps', '-') != '-'),
+      'attempts that overlap in time with another attempt of the same host (client log: connect() to close())')
+    T('retries_overlapping', sum(1 for x in retries if x['X'].get('overlaps', '-') != '-'),
+      'retries that overlap another attempt of the same host (never the one they retry)')
+    fails = [x for x in legit if x['outcome'] != 'served']
+    retried = {x['X']['retry_of'] for x in retries}
+    T('failed_attempts', len(fails), 'attempts that failed (refused or not served)')
+    T('failed_attempts_retried', sum(1 for x in fails if str(x['cport']) in retried), 'failed attempts the program retried')
+    T('failed_operations', sum(1 for x in fails if str(x['cport']) not in retried), 'failed attempts not retried (a chain counts once: its last attempt)')
+    c.setdefault('RT', {})[fname] = dict(retries=len(retries), chains=len(chains), fails=len(fails))
+    for x in sorted(legit, key=lambda x: x['cport']):
+        T('attempt_%d' % x['cport'], '%s dport=%d retry_of=%s overlaps=%s' % (x['outcome'], x['sport'], x['X'].get('retry_of', ''),
+          x['X'].get('overlaps', '')), 'attempt from %s: outcome, server port, retry_of, overlapping attempts of the same host' % x['client'])
+
+def hook_stale(sc, c, T, fname, legit, stats, swork, sdir):
+    env = env_of(swork)
+    t_first, _ = first_packet_time(os.path.join(sdir, fname))
+    st = []
+    for x in legit:
+        client_times(x, t_first, float(env['plans_t0_epoch']))
+        if not x['srv_bare_ack']:
+            continue
+        s0, ca = x['syns'][0], x['srv_bare_ack'][0]
+        rst = [t for t in x['cli_rst'] if t >= ca]
+        resyn = [t for t in x['syns'] if rst and t > rst[0]]
+        X = x['X']
+        X['challenge_ack_s'] = rel(ca, s0, '%.6f')
+        if rst and resyn:
+            X['rst_to_resyn_us'] = '%.0f' % ((resyn[0] - rst[0]) * 1e6)
+            st.append((x, (resyn[0] - rst[0]) * 1e6, (rst[0] - ca) * 1e6, x['outcome']))
+    c.setdefault('ST', {})[fname] = st
+    T('stale_attempts', len(st), 'attempts whose SYN was answered with a bare ACK, then the client RST and re-SYN')
+    T('stale_attempts_served', sum(1 for s in st if s[3] == 'served'), 'of those: served')
+    if st:
+        T('rst_to_resyn_us_max', '%.0f' % max(s[1] for s in st), 'client RST to its re-SYN, largest')
+        T('rst_to_resyn_us_min', '%.0f' % min(s[1] for s in st), 'client RST to its re-SYN, smallest')
+        T('challenge_ack_to_rst_us_max', '%.0f' % max(s[2] for s in st), 'bare ACK to the client RST, largest')
+    for x, g, r, o in st:
+        T('rst_to_resyn_ms_%d' % x['cport'], '%.1f' % (g / 1000), 'client %s:%d RST to re-SYN (ms); outcome %s' % (x['client'], x['cport'], o))
+        T('outcome_stale_%d' % x['cport'], o, 'outcome of the attempt that hit the stale connection')
+
+G_HOSTS = [dict(name='host%d' % k, ips=['198.18.1.1%d' % k], desc='LAN host 198.18.1.1%d' % k) for k in (1, 2, 3, 4)]
+TRUST_UNSTABLE = ['packets', 'syn_packets', 'synack_packets', 'rst_packets', 'syn_tx', 'syn_retrans',
+                  'syn_unanswered_tx', 'synack_tx', 'synack_after_ack', 'attempts_retransmitted',
+                  'attempts_with_*', 'schedules_*', 'syn_offsets_*', 'delta_TcpRetransSegs', 'delta_TcpExtTCPSynRetrans',
+                  'delta_TcpInSegs', 'delta_TcpOutSegs', 'delta_TcpExtTW', 'delta_TcpExtListen*', '*_s', '*_s_*', '*_us',
+                  '*_us_*', '*_ms', '*_ms_*', 'dropreason_*', 'trace_*', '*_epoch']
+META_TRUST = []
+META_TRUST = [
+ dict(name='accept-full-nat', set='trust', port_base=48000, groups=G_HOSTS, nat=True, hook=hook_accept_full,
+      counters_extra=TRUST_COUNTERS, dropreasons_expected=['TCP_LISTEN_OVERFLOW'],
+      unstable=TRUST_UNSTABLE + ['tsval_decreases_*', 'outcome_synack_only', 'attempts_dropped', 'syn_unanswered_tx_host_*',
+                                 'delta_TcpExtTCPACKSkippedSynRecv', 'delta_TcpExtSyncookies*', 'delta_TcpExtTCPReqQFullDoCookies'],
+      checks=[("ListenOverflows moved", "c['d']['TcpExtListenOverflows'] > 0"),
+              ("ListenDrops == ListenOverflows", "c['d']['TcpExtListenDrops'] == c['d']['TcpExtListenOverflows']"),
+              ("no SYN-queue drop", "c['d']['TcpExtTCPReqQFullDrop'] == 0"),
+              ("5 handshakes waiting at the first drop (listen(4): backlog + 1), in both captures", "c['W']['server.pcap']['first'] == 5 and c['W']['client-lan.pcap']['first'] == 5"),
+              ("the 5 are the requests that waited over 1 s", "c['W']['server.pcap']['long'] == 5 and c['W']['client-lan.pcap']['long'] == 5"),
+              ("accept queue seen full: Recv-Q 5", "c['ENV'].get('ss_recvq_max') == '5'"),
+              ("every unanswered SYN is a listen overflow; no other overflow unless an ACK was ignored", "c['d']['TcpExtListenOverflows'] >= c['S']['server.pcap']['syn_unanswered_tx'] and (c['S']['server.pcap']['synack_after_ack'] > 0 or c['d']['TcpExtListenOverflows'] == c['S']['server.pcap']['syn_unanswered_tx'])"),
+              ("every connection served", "c['R'].get('ok', 0) == c['N'] and c['O']['server.pcap'].get('served', 0) == c['N'] and c['O']['client-lan.pcap'].get('served', 0) == c['N']"),
+              ("SYNs of every host dropped", "len(c['PER']['client-lan.pcap']) == 4 and min(c['PER']['client-lan.pcap'].values()) > 0"),
+              ("drops only within the stall (+ retransmission at most 2 s later)", "all(v['sb'] < v['fd'] and v['ld'] < v['se'] + 2.0 for v in c['DT'].values())"),
+              ("few SYN-ACKs after ACK", "c['S']['server.pcap']['synack_after_ack'] <= 6"),
+              ("one source IP after NAT, four before", "c['IPS']['server.pcap'] == ['198.18.2.1'] and len(c['IPS']['client-lan.pcap']) == 4"),
+              ("client capture = server capture", "c['P']['server.pcap'] == c['P']['client-lan.pcap']")]), dict(name='synack-race', set='trust', port_base=49000, hook=hook_synack_race, counters_extra=TRUST_COUNTERS,
+      groups=[dict(name='all', ips=['198.18.1.11', '198.18.1.12', '198.18.1.13', '198.18.1.14'], desc='default sysctls')],
+      unstable=TRUST_UNSTABLE + ['synacks_per_attempt', 'close_synack_pair_*', 'delta_TcpExtTCPACKSkippedSynRecv'],
+      checks=[("the wire dropped one SYN-ACK per connection", "c['ENV'].get('wire_synacks_dropped') == str(c['N'])"),
+              ("no listener drop", "c['d']['TcpExtListenOverflows'] == 0 and c['d']['TcpExtListenDrops'] == 0"),
+              ("all served", "c['R'].get('ok', 0) == c['N'] and c['O']['server.pcap'].get('served', 0) == c['N']"),
+              ("every client retransmitted its SYN once", "c['S']['client-lan.pcap']['syn_retrans'] == c['N'] and c['S']['server.pcap']['syn_retrans'] == c['N']"),
+              ("races seen: SYN-ACK after the ACK in the client capture", "c['S']['client-lan.pcap']['attempts_with_synack_after_ack'] > 0"),
+              ("never in the server capture (the SYN-ACK pair leaves before the ACK arrives)", "c['S']['server.pcap']['synack_after_ack'] == 0"),
+              ("SYN-ACK retransmissions = tracepoint = TCPSynRetrans", "c['S']['server.pcap']['synack_tx'] - c['N'] == c['d']['TcpExtTCPSynRetrans'] == c['TR']['synack_retransmits']"),
+              ("each race: two SYN-ACKs within 100 ms in the server capture", "len(c['PAIRS']['server.pcap']) == c['S']['client-lan.pcap']['attempts_with_synack_after_ack']"),
+              ("client capture: gap ACK -> SYN-ACK under 25 ms", "max(c['GAPS']['client-lan.pcap']) < 25000")]),
+ dict(name='capture-stopped', set='trust', port_base=50000, hook=hook_capture_stopped, counters_extra=TRUST_COUNTERS,
+      groups=[dict(name='blocked-classic', ips=['198.18.1.11'], desc='198.18.1.11, dropped by iptables, tcp_syn_linear_timeouts=0'),
+              dict(name='blocked-linear', ips=['198.18.1.12'], ports=[50200], desc='198.18.1.12, dropped by iptables, default tcp_syn_linear_timeouts=4'),
+              dict(name='blocked-late', ips=['198.18.1.12'], ports=[50250], desc='198.18.1.12, dropped, started 0.5 s before the capture stopped'),
+              dict(name='served', ips=['198.18.1.13', '198.18.1.14'], desc='not blocked')],
+      dropreasons_expected=['NETFILTER_DROP'],
+      unstable=TRUST_UNSTABLE + ['delta_TcpExtTW', 'iptables_drop_packets'],
+      checks=[("4 attempts unanswered, 18 served", "c['O']['server.pcap'].get('unanswered', 0) == 4 and c['O']['server.pcap'].get('served', 0) == 18"),
+              ("all 4 still in SYN-SENT at the stop", "c['ENV'].get('syn_sent_at_stop') == '50100,50101,50200,50250'"),
+              ("SYNs in the capture: classic +0 +1, linear +0 +1 +2, late +0", "[a for a in c['STOPPED']] == ['0,1', '0,1', '0,1,2', '0']"),
+              ("firewall drops at the stop = unanswered SYNs in server.pcap", "c['ENV'].get('iptables_drop_packets_at_stop') == str(c['S']['server.pcap']['syn_unanswered_tx'])"),
+              ("the programs gave up after the stop (python timeout)", "c['R'].get('connect:ETIMEDOUT', 0) == 4"),
+              ("no listener drop", "c['d']['TcpExtListenDrops'] == 0")]),
+ dict(name='app-retry', set='trust', port_base=51000, hook=hook_app_retry, counters_extra=TRUST_COUNTERS,
+      ports=[8080, 8081], refused=True,
+      groups=[dict(name='host1', ips=['198.18.1.11'], desc='198.18.1.11'), dict(name='host2', ips=['198.18.1.12'], desc='198.18.1.12')],
+      dropreasons_expected=['NO_SOCKET'],
+      unstable=TRUST_UNSTABLE,
+      checks=[("7 refused, 3 served", "c['O']['server.pcap'].get('refused', 0) == 7 and c['O']['server.pcap'].get('served', 0) == 3"),
+              ("4 retries in 2 chains", "c['RT']['server.pcap']['retries'] == 4 and c['RT']['server.pcap']['chains'] == 2"),
+              ("the independent refusal overlaps the first attempt of the chain", "c['OV'].get('51110') == '51100'"),
+              ("the held connection overlaps two retries", "c['OV'].get('51111') == '51101,51102'"),
+              ("RSTs = refused SYNs (tracepoint)", "c['TR']['send_reset'] == 7")]),
+ dict(name='stale-timewait', set='trust', port_base=52000, hook=hook_stale, counters_extra=TRUST_COUNTERS,
+      groups=[dict(name='stale', ips=['198.18.1.11', '198.18.1.12'], desc='reconnects from the port of a connection the server still holds'),
+              dict(name='control', ips=['198.18.1.13'], desc='an ordinary connection')],
+      unstable=TRUST_UNSTABLE,
+      checks=[("2 stale attempts, both served", "c['ST']['server.pcap'] and len(c['ST']['server.pcap']) == 2 and all(s[3] == 'served' for s in c['ST']['server.pcap']) and len(c['ST']['client-lan.pcap']) == 2"),
+              ("re-SYN within 10 ms of the RST (client capture)", "max(s[1] for s in c['ST']['client-lan.pcap']) < 10000"),
+              ("server: SYN challenged and its connection reset", "c['d']['TcpExtTCPSYNChallenge'] == 2 and c['d']['TcpEstabResets'] >= 2"),
+              ("the first connections' RSTs were dropped by the clients", "c['ENV'].get('client_c1_output_drops') == '1' and c['ENV'].get('client_c2_output_drops') == '1'"),
+              ("all 5 connections ok", "c['R'].get('ok', 0) == 5")]),
+]
+
 def group_of(sc, ip, port):
     for g in sc['groups']:
         if 'ports' in g:
@@ -646,7 +1077,7 @@ def analyze(work, out):
     ran = open(os.path.join(work, 'ran.txt')).read().split()
     truth = [['scenario', 'file', 'metric', 'value', 'stable', 'note']]
     problems, done = [], []
-    for sc in META:
+    for sc in META + META_TRUST:
         if sc['name'] not in ran:
             continue
         name = sc['name']
@@ -660,9 +1091,10 @@ def analyze(work, out):
         # counters
         b = nstat_file(os.path.join(sdir, 'evidence', 'nstat-before.txt'))
         a = nstat_file(os.path.join(sdir, 'evidence', 'nstat-after.txt'))
-        d = {k: a.get(k, 0) - b.get(k, 0) for k in COUNTERS}
+        counters = COUNTERS + sc.get('counters_extra', [])
+        d = {k: a.get(k, 0) - b.get(k, 0) for k in counters}
         c['d'] = d
-        for k in COUNTERS:
+        for k in counters:
             T('evidence/nstat', 'delta_' + k, d[k], 'server namespace: nstat-after.txt minus nstat-before.txt')
         env = dict(load_tsv(os.path.join(swork, 'env.tsv')))
         c['ENV'] = env
@@ -675,6 +1107,7 @@ def analyze(work, out):
         for r in cl:
             res[r[3]] = res.get(r[3], 0) + 1
         c['R'] = res
+        c['N'] = len(cl)
         T('clients', 'client_connections', len(cl), 'connections made by the client programs')
         for k in sorted(res):
             T('clients', 'client_result_' + k, res[k], 'ok = reply received; connect:ERR = connect() failed; io:ERR = error after connect()')
@@ -687,10 +1120,12 @@ def analyze(work, out):
         finfo = []
         rows = [['file', 'client', 'client_port', 'server', 'server_port', 'group', 'isn', 'outcome', 'syn_tx',
                  'syn_unanswered_tx', 'syn_offsets_s', 'schedule', 'connect_s', 'synack_tx', 'synack_after_ack',
-                 'rst_after_ack', 'closed_first', 'syn_tsval', 'client_result']]
+                 'rst_after_ack', 'closed_first', 'syn_tsval', 'client_result'] + (TRUST_COLS if sc.get('hook') else [])]
+        if sc.get('hook'):
+            trace_truth(sc, c, T, sdir)
         for fname, side in (('server.pcap', 'server'), ('client-lan.pcap', 'client')):
             path = os.path.join(sdir, fname)
-            stats, at = attempts(path)
+            stats, at = attempts(path, sc.get('ports', 8080), refused=sc.get('refused', False))
             legit = [x for x in at if not spoofed(x['client'])]
             fake = [x for x in at if spoofed(x['client'])]
             c['P'][fname] = stats
@@ -707,10 +1142,11 @@ def analyze(work, out):
             for x in legit:
                 oc[x['outcome']] = oc.get(x['outcome'], 0) + 1
             c['O'][fname] = oc
-            for k, note in (('served', 'SYN-ACK, and the server application answered (server sent data)'),
+            for k, note in ((('served', 'SYN-ACK, and the server application answered (server sent data)'),
                             ('reset_after_ack', 'server RST after the client ACKed the SYN-ACK, no data'),
                             ('unanswered', 'no SYN-ACK at all'),
-                            ('synack_only', 'SYN-ACK, but never served within the capture')):
+                            ('synack_only', 'SYN-ACK, but never served within the capture'))
+                            + ((('refused', 'no SYN-ACK, the server answered the SYN with a RST (closed port)'),) if sc.get('refused') else ())):
                 T(fname, 'outcome_' + k, oc.get(k, 0), note)
             S = dict(syn_tx=0, syn_retrans=0, syn_unanswered_tx=0, synack_tx=0, synack_after_ack=0, rst_after_ack=0,
                      attempts_retransmitted=0, attempts_with_synack_after_ack=0, attempts_with_rst_after_ack=0,
@@ -756,6 +1192,14 @@ def analyze(work, out):
                     for k, v in F.items():
                         T(fname, k, v, fnotes[k])
             c['F'][fname] = F
+            if sc.get('hook'):
+                for x in legit:
+                    x['X'] = {}
+                match_client_rows(legit, cl)
+                def HT(m, v, n='', fname=fname):
+                    c.setdefault('HT', {}).setdefault(fname, []).append((m, v))
+                    T(fname, m, v, n)
+                sc['hook'](sc, c, HT, fname, legit, stats, swork, sdir)
             # schedules per group
             for g in sc['groups']:
                 mine = [x for x in legit if str(x['cport']) in byport and
@@ -788,14 +1232,14 @@ def analyze(work, out):
             for x in at:
                 if spoofed(x['client']):
                     continue
-                r = byport.get(str(x['cport']))
+                r = x.get('row') or byport.get(str(x['cport']))
                 rows.append([fname, x['client'], str(x['cport']), x['server'], str(x['sport']),
                              group_of(sc, r[1], x['cport']) if r else '', str(x['isn']), x['outcome'],
                              str(len(x['syns'])), str(x['syn_unanswered_tx']), fmt_off(x['offsets']),
                              sched_name(x['offsets']), '' if x['connect_s'] is None else '%.3f' % x['connect_s'],
                              str(len(x['synacks'])), str(x['synack_after_ack']), str(x['rst_after_ack']),
                              x['closed_first'], '' if x['syn_ts'][0] is None else str(x['syn_ts'][0]),
-                             r[3] if r else ''])
+                             r[3] if r else ''] + ([str(x['X'].get(k, '')) for k in TRUST_COLS] if sc.get('hook') else []))
             seen = {str(x['cport']) for x in legit}
             for r in cl:
                 if r[2] not in seen:
@@ -839,7 +1283,8 @@ def write_readme(work, out, done):
     w = L.append
     for line in parts['head']:
         w(line.replace('@KERNEL@', env['kernel']).replace('@TCPDUMP@', env['tcpdump'])
-          .replace('@DATE@', env['date']).replace('@LINEAR@', env['linear']).replace('@DEFAULTS@', env['defaults']))
+          .replace('@DATE@', env['date']).replace('@LINEAR@', env['linear']).replace('@DEFAULTS@', env['defaults'])
+          .replace('@HZ@', env.get('hz') or 'unknown'))
     for sc in done:
         c = sc['_c']
         w('')
@@ -879,6 +1324,12 @@ def write_readme(work, out, done):
                 F = fi['F']
                 w('  Spoofed: %d SYNs (%d sources); %d got a SYN-ACK (half-open, never ACKed); %d SYN-ACKs to them in all.'
                   % (F['spoofed_syns'], F['spoofed_sources'], F['spoofed_attempts_synacked'], F['spoofed_synacks']))
+        for fname, l in sorted(c.get('HT', {}).items(), key=lambda kv: kv[0] != 'server.pcap'):
+            w('- `%s`, this scenario\'s own figures: %s.' % (fname, '; '.join('`%s` %s' % (m, v if v != '' else '-') for m, v in l)))
+        if c.get('DR') is not None:
+            w('- Kernel drop reasons (tracefs `skb/kfree_skb`, IPv4, during the run): %s; `tcp_retransmit_synack` %d, `tcp_send_reset` %d, `tcp_receive_reset` %d.'
+              % (', '.join('`%s` %d' % kv for kv in sorted(c['DR'].items())) or 'none', c['TR']['synack_retransmits'],
+                 c['TR']['send_reset'], c['TR']['receive_reset']))
         for g in sc['groups']:
             if g['name'] in c['offs']:
                 w('- SYN offsets (s, rounded) of retransmitted attempts, group %s (%s): %s.'
@@ -902,6 +1353,7 @@ PYEOF
 SRV=198.18.2.2
 DELAY_MS=10     # one-way delay router <-> server: every scenario has a 20 ms RTT
 RTR_WAN=198.18.2.1
+WIRE_OPTS=      # options of the delay line (python wire()); empty: a plain delay line
 ns_add() {
   local ns=$1
   ip netns add "$ns"
@@ -921,7 +1373,7 @@ setup_topo() {
   ip -n sdx-rtr link set sdxr2 address 02:5e:00:02:00:01
   ip -n sdx-srv link set sdxs0 address 02:5e:00:02:00:02
   rm -f "$SW/wire.ready"
-  ip netns exec sdx-rtr "$PY" "$HELPER" wire sdxr2 sdx-srv sdxs0 "$DELAY_MS" "$SW/wire.ready" >"$SW/wire.out" 2>&1 &
+  ip netns exec sdx-rtr "$PY" "$HELPER" wire sdxr2 sdx-srv sdxs0 "$DELAY_MS" "$SW/wire.ready" ${WIRE_OPTS:+"$WIRE_OPTS"} >"$SW/wire.out" 2>&1 &
   WIRE_PID=$!
   PIDS+=("$WIRE_PID")
   for k in $(seq 1 50); do [[ -e $SW/wire.ready ]] && break; sleep 0.1; done
@@ -979,10 +1431,11 @@ cap_start() {
   sleep 0.5
 }
 
-# cap_stop: let the last packets arrive, stop every running tcpdump with SIGINT, check drops.
+# cap_stop [now]: let the last packets arrive (1 s; not with "now"), stop every running tcpdump
+# with SIGINT, check drops.
 cap_stop() {
   local p
-  sleep 1
+  [[ ${1:-} == now ]] || sleep 1
   for p in "${CAPS[@]}"; do kill -INT "$p"; done
   for p in "${CAPS[@]}"; do wait "$p" || die "tcpdump $p exited with $?"; forget_pid "$p"; done
   CAPS=()
@@ -1012,6 +1465,40 @@ stop_server() {
   forget_pid "$SERVER_PID"
 }
 
+# Kernel tracing (trust set): a tracefs instance of our own records skb/kfree_skb (IPv4 only:
+# the drop reason) and tcp_retransmit_synack / tcp_send_reset / tcp_receive_reset while a
+# scenario runs; the events are machine-wide (tracepoints know no namespace), the scenario's
+# namespaces being the only IPv4 traffic. SDX_NOTRACE=1 skips it.
+TRACE_INST=
+TRACE_MOUNTED=
+TRACE_EVENTS="skb/kfree_skb tcp/tcp_retransmit_synack tcp/tcp_send_reset tcp/tcp_receive_reset"
+trace_start() {
+  local T=/sys/kernel/tracing e
+  [[ -z ${SDX_NOTRACE:-} ]] || return 0
+  if [[ ! -e $T/instances ]]; then
+    if mount -t tracefs nodev "$T" 2>/dev/null; then TRACE_MOUNTED=1; else log "no tracefs: no drop reasons"; return 0; fi
+  fi
+  TRACE_INST=$T/instances/sdx-$$
+  mkdir "$TRACE_INST" || { TRACE_INST=; log "no tracefs instance: no drop reasons"; return 0; }
+  echo 4096 >"$TRACE_INST/buffer_size_kb"
+  echo 'protocol == 2048' >"$TRACE_INST/events/skb/kfree_skb/filter"
+  echo 'sport == 8080' >"$TRACE_INST/events/tcp/tcp_retransmit_synack/filter"
+  for e in $TRACE_EVENTS; do echo 1 >"$TRACE_INST/events/$e/enable"; done
+}
+trace_remove() {
+  local e
+  [[ -n $TRACE_INST ]] || return 0
+  for e in $TRACE_EVENTS; do echo 0 >"$TRACE_INST/events/$e/enable" 2>/dev/null; done
+  rmdir "$TRACE_INST" 2>/dev/null || log "could not remove $TRACE_INST"
+  TRACE_INST=
+}
+trace_stop() {
+  [[ -n $TRACE_INST ]] || return 0
+  echo 0 >"$TRACE_INST/tracing_on"
+  grep -v '^#' "$TRACE_INST/trace" >"$EV/trace.txt" || true
+  trace_remove
+}
+
 # Evidence from the server namespace (counters are per network namespace).
 ev_before() {
   mkdir -p "$EV"
@@ -1039,17 +1526,21 @@ ss_watch() {
 }
 ss_wait() { wait "$SSW_PID" || die "ss watcher failed"; forget_pid "$SSW_PID"; }
 
-# plan GROUP NS_INDEX FIRST_PORT COUNT START STEP MODE : append COUNT connections from client
-# k (198.18.1.1k) on ports FIRST_PORT.., starting at START s, STEP s apart; MODE sc|cc|alt
-# (alt: sc on even, cc on odd ports).
+# plan GROUP NS_INDEX FIRST_PORT COUNT START STEP MODE [OPTIONS] : append COUNT connections from
+# client k (198.18.1.1k) on ports FIRST_PORT.., starting at START s, STEP s apart; MODE sc|cc|alt
+# (alt: sc on even, cc on odd ports); OPTIONS: per-connection options of the python clients.
 plan() {
-  local g=$1 k=$2 p0=$3 n=$4 start=$5 step=$6 mode=$7 i m
+  local g=$1 k=$2 p0=$3 n=$4 start=$5 step=$6 mode=$7 opts=${8:-} i m
   for i in $(seq 0 $((n - 1))); do
     m=$mode
     if [[ $mode == alt ]]; then m=$([[ $(( (p0 + i) % 2 )) -eq 0 ]] && echo sc || echo cc); fi
-    printf '%s\t198.18.1.%d\t%d\t%s\t8080\t%s\t%s\t16\n' "$g" $((10 + k)) $((p0 + i)) $SRV \
-      "$(awk -v s="$start" -v d="$step" -v i="$i" 'BEGIN{printf "%.3f", s + d * i}')" "$m" >>"$SW/plan-c$k.tsv"
+    printf '%s\t198.18.1.%d\t%d\t%s\t8080\t%s\t%s\t16%s\n' "$g" $((10 + k)) $((p0 + i)) $SRV \
+      "$(awk -v s="$start" -v d="$step" -v i="$i" 'BEGIN{printf "%.3f", s + d * i}')" "$m" "${opts:+	$opts}" >>"$SW/plan-c$k.tsv"
   done
+}
+# plan_one GROUP NS_INDEX PORT DPORT START MODE [OPTIONS] : one connection to $SRV:DPORT.
+plan_one() {
+  printf '%s\t198.18.1.%d\t%d\t%s\t%d\t%s\t%s\t16%s\n' "$1" $((10 + $2)) "$3" $SRV "$4" "$5" "$6" "${7:+	$7}" >>"$SW/plan-c$2.tsv"
 }
 
 # run_plans MAXWAIT : run every client namespace's plan concurrently (common t0 = now + 1 s).
@@ -1219,6 +1710,199 @@ scen_firewall() {
   cap_stop
   ev_after
   printf 'iptables_drop_packets\t%s\n' "$(nsx sdx-srv iptables -L INPUT -nvx | awk '$3 == "DROP" {print $1}')" >"$SW/env.tsv"
+  end_scenario
+}
+
+# ---------------------------------------------------------------------------------------
+# Second set, "trust" (make-scenarios.sh trust): scenarios S = 8.. written into ../trust.
+# ---------------------------------------------------------------------------------------
+# t0_check T0 : fail if the common start time has passed already (the plans would bunch up).
+t0_check() {
+  awk -v t="$1" -v n="$(now_plus 0)" 'BEGIN{exit !(n < t)}' || die "$SC: start time passed during the setup"
+}
+# sleep_until EPOCH
+sleep_until() { sleep "$(awk -v t="$1" -v n="$(now_plus 0)" 'BEGIN{d = t - n; printf "%.3f", (d > 0 ? d : 0)}')"; }
+plus() { awk -v t="$1" -v d="$2" 'BEGIN{printf "%.3f", t + d}'; }
+
+# accept-full-nat (S=8): 4 LAN hosts behind a masquerading router; listen(4); the application
+# calls no accept() from t=1.5 s to t=6.5 s, then drains the queue.
+scen_accept_full_nat() {
+  local t0
+  begin_scenario accept-full-nat
+  setup_topo 4
+  nsx sdx-rtr iptables -t nat -A POSTROUTING -o sdxr2 -j MASQUERADE
+  plan host1 1 48100 60 0.00 0.15 alt
+  plan host2 2 48200 45 0.04 0.20 alt
+  plan host3 3 48300 36 0.08 0.25 alt
+  plan host4 4 48400 50 0.12 0.18 alt
+  ev_before
+  trace_start
+  cap_start sdx-srv sdxs0 "$OUT/$SC/server.pcap"
+  cap_start sdx-rtr sdxbr1 "$OUT/$SC/client-lan.pcap"
+  t0=$(now_plus 2)
+  start_server 4 "stall:1.5:5.0:$t0"
+  ss_watch "$(awk -v t="$t0" -v n="$(now_plus 0)" 'BEGIN{printf "%.1f", t - n + 8}')"
+  t0_check "$t0"
+  run_plans 60 "$t0"
+  ss_wait
+  cap_stop
+  trace_stop
+  ev_after
+  {
+    printf 'plans_t0_epoch\t%s\n' "$t0"
+    awk -F'\t' '$1 == "stall_begin" {print "stall_begin_epoch\t" $2} $1 == "stall_end" {print "stall_end_epoch\t" $2}' "$SW/server.log"
+    printf 'router_masquerade_packets\t%s\n' "$(nsx sdx-rtr iptables -t nat -L POSTROUTING -nvx | awk '/MASQUERADE/ {print $1}')"
+    printf 'ss_recvq_max\t%s\n' "$(awk '$4 ~ /:8080$/ {print $2}' "$EV/ss-lnt.txt")"
+  } >"$SW/env.tsv"
+  end_scenario
+}
+
+# synack-race (S=9): the delay line discards the first SYN-ACK of every connection; listen(128),
+# fast application; 4 clients x 8 connections, 300 ms apart.
+scen_synack_race() {
+  local k t0
+  begin_scenario synack-race
+  : >"$SW/wire-drops.log"
+  WIRE_OPTS="dropfirst_synack=$SW/wire-drops.log"
+  setup_topo 4
+  WIRE_OPTS=
+  start_server 128 fast
+  for k in 1 2 3 4; do plan all $k $((49000 + 100 * k)) 8 "$(awk -v k=$k 'BEGIN{print 0.075 * (k - 1)}')" 0.3 alt; done
+  ev_before
+  trace_start
+  cap_start sdx-srv sdxs0 "$OUT/$SC/server.pcap"
+  cap_start sdx-rtr sdxbr1 "$OUT/$SC/client-lan.pcap"
+  ( sleep 3; ip netns exec sdx-srv ss -lnt >"$EV/ss-lnt.txt" ) &
+  SSW_PID=$!; PIDS+=("$SSW_PID")
+  t0=$(now_plus 1)
+  run_plans 60 "$t0"
+  ss_wait
+  cap_stop
+  trace_stop
+  ev_after
+  cp "$SW/wire-drops.log" "$EV/wire-drops.tsv"
+  {
+    printf 'plans_t0_epoch\t%s\n' "$t0"
+    printf 'wire_synacks_dropped\t%s\n' "$(wc -l <"$SW/wire-drops.log")"
+  } >"$SW/env.tsv"
+  end_scenario
+}
+
+# capture-stopped (S=10): the server's firewall drops the SYNs of 198.18.1.11 (classic schedule)
+# and 198.18.1.12 (default linear); .13 and .14 are served; both captures are stopped at
+# t=2.5 s while the blocked clients are still retransmitting (their programs give up at 4.5 s).
+scen_capture_stopped() {
+  local t0 stopper k
+  begin_scenario capture-stopped
+  setup_topo 4
+  nsx sdx-srv iptables -A INPUT -s 198.18.1.11 -p tcp --syn -j DROP
+  nsx sdx-srv iptables -A INPUT -s 198.18.1.12 -p tcp --syn -j DROP
+  nsx sdx-c1 sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+  start_server 128 fast
+  plan blocked-classic 1 50100 2 0 0.3 alt timeout=4.5
+  plan blocked-linear 2 50200 1 0 0 alt timeout=4.5
+  plan blocked-late 2 50250 1 2.0 0 alt timeout=2.5
+  plan served 3 50300 9 0.1 0.25 alt
+  plan served 4 50400 9 0.2 0.25 alt
+  ev_before
+  trace_start
+  cap_start sdx-srv sdxs0 "$OUT/$SC/server.pcap"
+  cap_start sdx-rtr sdxbr1 "$OUT/$SC/client-lan.pcap"
+  t0=$(now_plus 1)
+  # At t=2.5 s: stop both captures, then note which client sockets are still in SYN-SENT.
+  ( sleep_until "$(plus "$t0" 2.5)"
+    printf 'capture_stop_epoch\t%s\n' "$(now_plus 0)" >"$SW/stop.tsv"
+    for p in "${CAPS[@]}"; do kill -INT "$p"; done
+    [[ -z $TRACE_INST ]] || echo 0 >"$TRACE_INST/tracing_on"
+    for k in 1 2 3 4; do
+      printf '# sdx-c%d: ss -tn state syn-sent, at the capture stop\n' $k
+      ip netns exec sdx-c$k ss -Htn state syn-sent
+    done >"$EV/ss-syn-sent-at-stop.txt"
+    printf 'syn_sent_at_stop\t%s\n' "$(awk '!/^#/ {n = split($3, a, ":"); print a[n]}' "$EV/ss-syn-sent-at-stop.txt" | sort -n | paste -sd, -)" >>"$SW/stop.tsv"
+    printf 'iptables_drop_packets_at_stop\t%s\n' "$(ip netns exec sdx-srv iptables -L INPUT -nvx | awk '$3 == "DROP" {s += $1} END {print s}')" >>"$SW/stop.tsv"
+  ) &
+  stopper=$!; PIDS+=("$stopper")
+  run_plans 60 "$t0"
+  wait "$stopper" || die "capture stopper failed"; forget_pid "$stopper"
+  cap_stop now
+  trace_stop
+  ip netns exec sdx-srv ss -lnt >"$EV/ss-lnt.txt"
+  ev_after
+  {
+    printf 'plans_t0_epoch\t%s\n' "$t0"
+    cat "$SW/stop.tsv"
+    printf 'iptables_drop_packets\t%s\n' "$(nsx sdx-srv iptables -L INPUT -nvx | awk '$3 == "DROP" {s += $1} END {print s}')"
+  } >"$SW/env.tsv"
+  end_scenario
+}
+
+# app-retry (S=11): the program on 198.18.1.11 connects to the closed port 8081 and retries
+# 3 times, 0.5 s after each refusal, from the next source port; other threads of the same host
+# and of 198.18.1.12 connect independently (to 8080 and 8081) at overlapping times.
+scen_app_retry() {
+  local t0
+  begin_scenario app-retry
+  setup_topo 2
+  start_server 128 fast
+  plan_one chain 1 51100 8081 0.000 cc retry=3:0.5
+  plan_one independent 1 51110 8081 0.005 cc
+  plan_one independent 1 51111 8080 0.300 cc hold=1.0
+  plan_one independent 2 51200 8080 0.100 sc
+  plan_one chain 2 51201 8081 0.510 cc retry=1:0.5
+  plan_one independent 2 51210 8080 0.800 cc hold=0.6
+  ev_before
+  trace_start
+  cap_start sdx-srv sdxs0 "$OUT/$SC/server.pcap"
+  cap_start sdx-rtr sdxbr1 "$OUT/$SC/client-lan.pcap"
+  ( sleep 1.5; ip netns exec sdx-srv ss -lnt >"$EV/ss-lnt.txt" ) &
+  SSW_PID=$!; PIDS+=("$SSW_PID")
+  t0=$(now_plus 1)
+  run_plans 30 "$t0"
+  ss_wait
+  cap_stop
+  trace_stop
+  ev_after
+  printf 'plans_t0_epoch\t%s\n' "$t0" >"$SW/env.tsv"
+  end_scenario
+}
+
+# stale-timewait (S=12): 198.18.1.11 and .12 close a connection with a RST that their own
+# OUTPUT chain drops (the server keeps it ESTABLISHED), then connect again from the same port.
+scen_stale() {
+  local t0 k rules
+  begin_scenario stale-timewait
+  setup_topo 3
+  for k in 1 2; do
+    nsx sdx-c$k iptables -A OUTPUT -p tcp --dport 8080 --tcp-flags RST RST -j DROP
+    nsx sdx-c$k iptables -A OUTPUT -p tcp --dport 8080 --tcp-flags FIN FIN -j DROP
+  done
+  start_server 128 fast
+  plan_one first 1 52100 8080 0.000 cc linger0
+  plan_one stale 1 52100 8080 1.000 cc
+  plan_one first 2 52200 8080 0.050 cc linger0
+  plan_one stale 2 52200 8080 1.050 cc
+  plan_one control 3 52300 8080 0.500 cc
+  ev_before
+  trace_start
+  cap_start sdx-srv sdxs0 "$OUT/$SC/server.pcap"
+  cap_start sdx-rtr sdxbr1 "$OUT/$SC/client-lan.pcap"
+  t0=$(now_plus 1)
+  # At t=0.6 s (both first connections closed, their RSTs dropped): what the server holds,
+  # the clients' drop counters, then the rules go.
+  ( sleep_until "$(plus "$t0" 0.6)"
+    ip netns exec sdx-srv ss -tn >"$EV/ss-tn-server-before-reconnect.txt"
+    ip netns exec sdx-srv ss -lnt >"$EV/ss-lnt.txt"
+    for k in 1 2; do
+      printf 'client_c%d_output_drops\t%s\n' $k "$(ip netns exec sdx-c$k iptables -L OUTPUT -nvx | awk '$3 == "DROP" {s += $1} END {print s}')"
+      ip netns exec sdx-c$k iptables -F OUTPUT
+    done >"$SW/rules.tsv" ) &
+  SSW_PID=$!; PIDS+=("$SSW_PID")
+  run_plans 30 "$t0"
+  ss_wait
+  cap_stop
+  trace_stop
+  ev_after
+  { printf 'plans_t0_epoch\t%s\n' "$t0"; cat "$SW/rules.tsv"; } >"$SW/env.tsv"
   end_scenario
 }
 
@@ -1485,6 +2169,152 @@ Scenario 7. A host firewall on the server drops one client's SYNs; the listener 
 MDEOF
 }
 
+write_readme_template_trust() {
+cat >"$WORK/readme.md" <<'MDEOF'
+@@head
+# Real-kernel scenarios for trust (generated)
+
+Generated by `../scenarios/make-scenarios.sh trust` (run as root, about 2 minutes): the second
+scenario set of that script. It rebuilds every scenario folder here, `truth.tsv` and this README,
+and replaces them only if every scenario ran and every check passed; the first set in
+`../scenarios` is not touched. Do not edit these files by hand.
+
+Generated on: kernel @KERNEL@ (`CONFIG_HZ=@HZ@`), @TCPDUMP@, @DATE@.
+Kernel defaults in a fresh network namespace: @DEFAULTS@.
+
+Each scenario proves one diagnosis mechanism of issue 11 on real Linux TCP stacks in network
+namespaces (no packet here is forged; the only help from outside the kernel is the delay line
+that, in `synack-race`, discards one SYN-ACK per connection).
+
+## Setup
+
+The topology, the python server and clients, the 10 ms each-way delay line, the captures and the
+evidence files are those of `../scenarios/README.md` ("Setup shared by all scenarios"):
+`sdx-c1..4` = 198.18.1.11-14 on the router's LAN bridge (`client-lan.pcap`, TTL 64), the router
+`sdx-rtr`, the server `sdx-srv` 198.18.2.2 (`server.pcap` on its interface, before its netfilter
+hooks; client packets TTL 63). Port 8080 is the listener; 8081 is closed. Source ports are
+fixed: 40000 + 1000*S + 100*k + i with S = 8..12 for the scenarios of this set in the order of
+this file, k = client 1..4.
+
+Additions in this set:
+
+- The clients log one line per connect() with the wall-clock start and end (just before
+  connect(), just after close()) and, for an application retry, the port of the attempt it
+  retries. Options per connection: a socket timeout of its own (the program gives up), `hold`
+  (keep the connection open after the reply), `linger0` (close with a RST), `retry=N:D`.
+- Server policy `stall`: the application calls no accept() at all for a while.
+- Delay-line option `dropfirst_synack`: the first SYN-ACK of every 4-tuple coming from the server
+  is discarded (logged in `evidence/wire-drops.tsv`).
+- `evidence/trace.txt`: kernel tracepoints recorded with a tracefs instance of the script's own
+  during the run: `skb/kfree_skb` (IPv4; the drop reason and the function that freed the
+  packet), `tcp/tcp_retransmit_synack` (server port 8080), `tcp/tcp_send_reset`,
+  `tcp/tcp_receive_reset`. Tracepoints know no network namespace: the events are
+  machine-wide, filtered by protocol (and for the RST events by 198.18.x addresses); the
+  machine had no other IPv4 traffic worth naming. In every scenario `QUEUE_PURGE` at
+  `sk_stream_kill_queues` counts about one skb per closed socket (normal teardown, not a drop
+  on the path).
+
+## truth.tsv and attempts.tsv
+
+As in `../scenarios/README.md` (same columns; `stable` = `yes`: the same value in every run
+(the set was generated three times and compared), `no`: timing dependent, the value of the files
+here), plus:
+
+- `file` = `evidence/trace` rows: `dropreason_<REASON>` (kfree_skb events with that reason;
+  the note says where they were freed), `trace_tcp_retransmit_synack`, `trace_tcp_send_reset`
+  (with the reset reasons in the note), `trace_tcp_receive_reset`.
+- `env` rows: the epochs of the clients' common start (`plans_t0_epoch`) and the events of the
+  scenario (the same clock as the captures' timestamps), counters read in the namespaces.
+- Each scenario's own figures (named in its section below), per capture file.
+- `attempts.tsv` has 13 more columns: `client_start_s`, `client_end_s` (the client program's
+  connect() call and close(), s after the first packet of that capture file), `retry_of` (the
+  source port of the attempt this one retries, from the program's log; `-` none), `overlaps`
+  (source ports of the same host's attempts whose connect()..close() overlaps this one's),
+  `first_ack_s`, `request_s`, `reply_s` (the client's third ACK, its first data byte, the
+  server's first data byte: s after the attempt's first SYN), `waiting_at_first_drop`,
+  `still_trying_at_stop`, `next_syn_due_s`, `ack_to_next_synack_us`, `challenge_ack_s`,
+  `rst_to_resyn_us` (see the scenarios). Empty where it does not apply.
+@@accept-full-nat
+Mechanism 1: the accept queue is already full when the SYNs arrive (the common production
+form). S = 8, ports 48k00-.
+
+- Router: masquerades everything towards the server (as in `nat-modern-clients`): the four LAN
+  hosts share 198.18.2.1 in `server.pcap`; source ports are unique and kept.
+- Server: `listen(4)` (accept-queue limit 4, so 5 admitted), default sysctls. The application
+  accepts at once, but calls no accept() at all from t=1.5 s to t=6.5 s (policy
+  `stall:1.5:5.0`, logged: `stall_begin_epoch` / `stall_end_epoch`), then drains the queue and
+  serves as before.
+- Clients: default sysctls (linear SYN schedule, `tcp_syn_retries=6`). Host 1 opens a connection
+  every 150 ms (60), host 2 every 200 ms (45), host 3 every 250 ms (36), host 4 every 180 ms (50),
+  from t=0 (hosts 40 ms apart), alternately `sc` / `cc`; each sends its request right after
+  connect() and waits for the reply (191 connections in ~9 s).
+- What happens: the first five connections that complete after the stall began sit in the accept
+  queue: handshake done, request sent and ACKed by the kernel, no reply (`waiting_at_first_drop`
+  = 5 in both captures: backlog + 1; `ss -lnt` Recv-Q 5, Send-Q 4). From then on every SYN, from
+  every host, is dropped in `tcp_conn_request()` (net/ipv4/tcp_input.c) by the
+  `sk_acceptq_is_full()` check (`ListenOverflows` and `ListenDrops` + 1 each, no SYN-ACK), so
+  no handshake completes and no third ACK is ever ignored (`synack_after_ack` 0: the drops happen
+  at SYN time). The clients retransmit their SYNs (+1, +2, +3, +4, +5, +7 s ...). At 6.5 s the
+  application accepts the five, answers their requests ~5 s late, and the next retransmitted
+  SYNs get through: drops and waiting end together. Every connection is served.
+- The checked facts: `ListenOverflows` = `ListenDrops` = the unanswered SYN transmissions in
+  `server.pcap` (when no ACK was ignored), `TCPReqQFullDrop` 0, every host's SYNs dropped,
+  first drop after the stall began, last drop before its end (+ retransmission delay), 5
+  waiting requests, the same 5 are the requests that waited over 1 s.
+- Kernel drop reasons: no `TCP_LISTEN_OVERFLOW` is traced. A SYN dropped for a full accept
+  queue is not freed with kfree_skb: `tcp_conn_request()` returns 0 after `tcp_listendrop()`
+  and `tcp_rcv_state_process()` frees the SYN with `consume_skb()` exactly as an accepted SYN
+  (the reason `TCP_LISTEN_OVERFLOW` is only set by `tcp_check_req()` for an ACK that meets a
+  full queue). The counters are the only kernel-side evidence of these drops.
+- Also real, varying from run to run: when the drain lets the retransmitted SYNs in, the
+  synchronised retransmissions (timer-wheel rounding) arrive in a burst that exceeds the SYN
+  queue's limit (the same backlog, 4), and the kernel answers some with syncookies
+  (`TCPReqQFullDoCookies` = `SyncookiesSent` = `SyncookiesRecv`); they connect normally.
+@@synack-race
+Mechanism 2: a SYN-ACK that follows the client's third ACK closely is the answer to the
+client's retransmitted SYN racing the server's own SYN-ACK timer, not an ignored ACK.
+S = 9, ports 49k00-49k07.
+
+- Server: `listen(128)`, an application that accepts at once, default sysctls: the accept
+  queue never fills (`ListenOverflows` 0, checked).
+- The delay line discards the first SYN-ACK of every connection on its way from the server to
+  the router (`dropfirst_synack`; `wire_synacks_dropped` = one per connection, checked; the
+  discarded SYN-ACK is in `server.pcap`, not in `client-lan.pcap`).
+- Clients: 4 x 8 connections, one every 300 ms per client (clients 75 ms apart), default
+  sysctls, alternately `sc` / `cc`.
+- What happens: both sides arm a 1 s timer at almost the same moment: the client's SYN
+  retransmission timer (`tcp_connect()`, `TCP_TIMEOUT_INIT`) and, 10 ms later, the server's
+  request timer (`reqsk_timer_handler()` / `inet_rtx_syn_ack()`). With this kernel's HZ=250 a
+  1 s timer sits in the timer wheel's level of 8 jiffies = 32 ms granularity (expiry rounded
+  up), so both usually expire in the same 32 ms slot. When they do, the
+  server's timer SYN-ACK and the client's retransmitted SYN cross on the wire; the server answers
+  that SYN too (`tcp_check_req()`: a retransmitted SYN for a request gets `inet_rtx_syn_ack()`)
+  and discards it (`NOT_SPECIFIED` at `tcp_v4_rcv`, one per retransmitted SYN). The client
+  ACKs the first SYN-ACK, sends its request, and the second SYN-ACK arrives a few ms after its
+  ACK (`ack_to_next_synack_*_us` in `client-lan.pcap`: one-way-delay scale here; on a LAN it is
+  microseconds); the client's `tcp_validate_incoming()` drops it (`TCP_INVALID_SYN`) and
+  answers with a duplicate (challenge) ACK. When the client's timer expires a tick earlier, its
+  SYN arrives first, gets the only SYN-ACK (the request timer is pushed back) and there is no
+  race (`synacks_per_attempt`: 2 at the server instead of 3).
+- What the captures show: in `client-lan.pcap` every first SYN is unanswered (its SYN-ACK was
+  lost), and raced attempts have a SYN-ACK after the ACK (`synack_after_ack`), all served at
+  once. In `server.pcap` nothing is after an ACK: both SYN-ACKs of a race leave the server
+  before the ACK arrives (`attempts_with_close_synack_pair`: two SYN-ACKs < 100 ms apart; the
+  first SYN-ACK ~1 s before them: the timer's retransmission `+1 s` after the lost one).
+  An ACK the server ignores (full accept queue) looks different: the SYN-ACK retransmissions
+  then come from the timer, 1 s and more after the previous one, doubling.
+- Kernel figures (checked): SYN-ACK retransmissions in `server.pcap` = `TCPSynRetrans` =
+  `tcp_retransmit_synack` events (timer and retransmitted-SYN answers alike).
+@@capture-stopped
+TODO
+@@app-retry
+TODO
+@@stale-timewait
+TODO
+@@tail
+MDEOF
+}
+
 # ---------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------
@@ -1496,6 +2326,7 @@ LINEAR_DEFAULT=$(nsx sdx-probe sysctl -n net.ipv4.tcp_syn_linear_timeouts)
   printf 'tcpdump\t%s\n' "$(tcpdump --version 2>&1 | head -1)"
   printf 'date\t%s\n' "$(date -u +%Y-%m-%d)"
   printf 'linear\t%s\n' "$LINEAR_DEFAULT"
+  printf 'hz\t%s\n' "$( (zcat /proc/config.gz 2>/dev/null || cat "/boot/config-$(uname -r)" 2>/dev/null) | awk -F= '$1 == "CONFIG_HZ" {print $2}')"
   printf 'defaults\t%s\n' "$(for k in tcp_syncookies tcp_max_syn_backlog tcp_abort_on_overflow tcp_syn_retries tcp_synack_retries tcp_syn_linear_timeouts tcp_timestamps; do printf '`net.ipv4.%s=%s`, ' $k "$(nsx sdx-probe sysctl -n net.ipv4.$k)"; done; printf '`net.core.somaxconn=%s`' "$(nsx sdx-probe sysctl -n net.core.somaxconn)")"
 } >"$WORK/env.tsv"
 ip netns del sdx-probe
@@ -1511,13 +2342,18 @@ for s in "${SCENARIOS[@]}"; do
     healthy) scen_healthy ;;
     nat-modern-clients) scen_nat ;;
     firewall-drop-mixed) scen_firewall ;;
+    accept-full-nat) scen_accept_full_nat ;;
+    synack-race) scen_synack_race ;;
+    capture-stopped) scen_capture_stopped ;;
+    app-retry) scen_app_retry ;;
+    stale-timewait) scen_stale ;;
     *) die "unknown scenario $s" ;;
   esac
   echo "$s" >>"$WORK/ran.txt"
 done
 [[ -z $(our_namespaces) ]] || die "namespaces left: $(our_namespaces)"
 
-write_readme_template
+if [[ $SET == trust ]]; then write_readme_template_trust; else write_readme_template; fi
 log "analysing captures"
 "$PY" "$HELPER" analyze "$WORK" "$OUT"
 
