@@ -83,12 +83,21 @@ type Finding struct {
 	figures modelFigures
 }
 
-// rank orders findings: most severe first, then the most attempts, then the
-// most confident, then by kind for a stable order.
+// symptom reports whether a kind describes what the clients felt (SYNs
+// retransmitted, timestamps going backwards) rather than why.
+func symptom(kind string) bool {
+	return kind == KindSYNRetransmitDelay || kind == KindTimestampsNonMonotone
+}
+
+// rank orders findings: most severe first, causes before the symptoms they
+// explain, then the most attempts, then the most confident, then by kind for
+// a stable order.
 func rankFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
+		sa, sb := symptom(a.Kind), symptom(b.Kind)
 		return cmp.Or(
 			cmp.Compare(b.Severity, a.Severity),
+			cmpBool(sa, sb),
 			cmp.Compare(b.AffectedAttempts, a.AffectedAttempts),
 			cmp.Compare(b.Confidence, a.Confidence),
 			cmp.Compare(a.Kind, b.Kind),
@@ -174,6 +183,16 @@ func weigh(res *Result, f *Finding) {
 		why += fmt.Sprintf(" — too few to be %s (%d or more would be)", Critical, criticalAttempts)
 	}
 	f.Evidence = append(f.Evidence, why)
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // countSources counts the distinct client addresses among attempts.

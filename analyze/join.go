@@ -122,6 +122,10 @@ func shareCauses(res *Result) {
 	}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
+		if a.Cause == KindPathDropToServer || a.Cause == KindPathDropToClient {
+			// Lost both ways: the cause is where it was lost first.
+			a.Cause = "none"
+		}
 		if a.Peer < 0 || (a.Cause != "none" && a.Cause != KindSYNRetransmitDelay) {
 			continue
 		}

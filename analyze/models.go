@@ -270,13 +270,42 @@ func (v *view) staleTimeWait() *Finding {
 		return nil
 	}
 	a := v.at(idx[0])
+	for _, i := range idx {
+		if len(v.at(i).AckAnswers) > 0 && v.at(i).Retransmissions() > 0 {
+			a = v.at(i)
+			break
+		}
+	}
 	f := &Finding{Kind: KindStaleTimeWait, Severity: Warning, Confidence: 0.9, attempts: idx}
 	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", plural(len(idx), "connection"))
-	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d); the client resets and retransmits its SYN, which costs at least 1 s",
-		a.Client, a.Server, Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1))
+	e := fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d)", a.Client, a.Server, Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1)
+	if resyn, ok := reSYN(a); ok {
+		e += fmt.Sprintf("; the client answered it with a RST and sent its SYN again %s later: a re-SYN armed at TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process), which costs milliseconds, not a retransmission timeout", Since(resyn))
+	} else {
+		e += "; a Linux client answers it with a RST and sends its SYN again a few milliseconds later (TCP_TIMEOUT_MIN, tcp_rcv_synsent_state_process): the cost is small unless the server keeps answering with ACKs"
+	}
+	f.Evidence = append(f.Evidence, e)
+	if len(idx) < 3 {
+		f.Severity = Info
+	}
 	f.Evidence = append(f.Evidence, "a SYN that reaches a TIME_WAIT socket with an older sequence or timestamp, or an established one, gets an ACK instead of a SYN-ACK (tcp_timewait_state_process, tcp_send_challenge_ack)")
 	f.Recommendation = "The client side reuses ports faster than the server forgets them: a NAT or load balancer allocating source ports round-robin, or clients binding fixed ports. Check the NAT's port allocation and timeouts; with TCP timestamps on both ends, a SYN with a newer timestamp is accepted by a TIME_WAIT socket, so keep net.ipv4.tcp_timestamps=1."
 	return f
+}
+
+// reSYN returns how long after the server's first bare ACK the client sent
+// its SYN again.
+func reSYN(a *Attempt) (int64, bool) {
+	if len(a.AckAnswers) == 0 {
+		return 0, false
+	}
+	t := a.AckAnswers[0].Time
+	for _, s := range a.SYNs {
+		if s.Time > t {
+			return s.Time - t, true
+		}
+	}
+	return 0, false
 }
 
 // retransmissionDelay: connections that succeeded only after SYN
@@ -299,8 +328,10 @@ func (v *view) retransmissionDelay() *Finding {
 	if len(idx) == 0 {
 		return nil
 	}
+	// A connection or two slowed down is what any network does now and
+	// then; a warning needs a few, and a share that users notice.
 	sev := Info
-	if float64(len(idx)) >= 0.01*float64(answered) {
+	if len(idx) >= 3 && float64(len(idx)) >= 0.01*float64(answered) {
 		sev = Warning
 	}
 	f := &Finding{Kind: KindSYNRetransmitDelay, Severity: sev, Confidence: 1, attempts: idx}

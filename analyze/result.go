@@ -168,17 +168,35 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	if len(a.SYNACKs) > 0 {
 		at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
 	}
-	if len(a.SYNs) > 1 {
-		at.InitialRTO = seconds(a.SYNs[1].Time - a.SYNs[0].Time)
-	}
-	times := make([]int64, len(a.SYNs))
+	// A SYN sent again right after the server answered the previous one
+	// with a bare ACK was re-armed at TCP_TIMEOUT_MIN once the client had
+	// reset the stale 4-tuple (tcp_rcv_synsent_state_process): it is no
+	// timer retransmission, and the timer's schedule starts over from it.
+	var times []int64
 	for i, s := range a.SYNs {
-		times[i] = s.Time
+		if i > 0 && ackAnswered(a, a.SYNs[i-1].Time, s.Time) {
+			times = times[:0]
+		}
+		times = append(times, s.Time)
+	}
+	if len(times) > 1 {
+		at.InitialRTO = seconds(times[1] - times[0])
 	}
 	answered := len(a.SYNACKs) > 0 || len(a.Resets) > 0 || len(a.ICMP) > 0 || len(a.AckAnswers) > 0
 	at.Schedule = fitSchedule(times, captureEnd, answered)
 	at.Outcome = classify(a, captureEnd, at.Schedule)
 	return at
+}
+
+// ackAnswered reports whether the server answered a SYN with a bare ACK
+// between from and to.
+func ackAnswered(a *flows.Attempt, from, to int64) bool {
+	for _, x := range a.AckAnswers {
+		if x.Time >= from && x.Time < to {
+			return true
+		}
+	}
+	return false
 }
 
 func compareAttempts(a, b Attempt) int {
@@ -192,12 +210,17 @@ func compareAttempts(a, b Attempt) int {
 }
 
 // assignCauses gives each attempt the kind of the highest-ranked finding that
-// explains it.
+// explains it; a symptom (the delay itself) only where no cause does.
 func assignCauses(res *Result) {
-	for _, f := range res.Findings {
-		for _, i := range f.attempts {
-			if res.Attempts[i].Cause == "none" {
-				res.Attempts[i].Cause = f.Kind
+	for _, symptoms := range []bool{false, true} {
+		for _, f := range res.Findings {
+			if symptom(f.Kind) != symptoms {
+				continue
+			}
+			for _, i := range f.attempts {
+				if res.Attempts[i].Cause == "none" {
+					res.Attempts[i].Cause = f.Kind
+				}
 			}
 		}
 	}
