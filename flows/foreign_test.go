@@ -10,10 +10,24 @@ import (
 	"testing"
 )
 
-// foreignDir holds captures from other projects' test suites, with tshark's
-// counts in MANIFEST.tsv. It lives beside the repository, not in it, so the
-// test skips in a user's clone.
-const foreignDir = "../../shared/captures-foreign"
+// foreignEnv names the folder of captures from other projects' test
+// suites, with tshark's counts in MANIFEST.tsv. Without it the tests look
+// beside the repository (defaultForeignDir), and skip when the folder is
+// not there, as in a user's clone; a folder named in foreignEnv must exist.
+const foreignEnv = "SYNDIAG_FOREIGN"
+
+// defaultForeignDir is ../shared/captures-foreign beside the repository,
+// from the flows folder the tests run in.
+const defaultForeignDir = "../../shared/captures-foreign"
+
+// foreignDir returns the foreign captures' folder, and whether foreignEnv
+// named it.
+func foreignDir() (dir string, named bool) {
+	if d := os.Getenv(foreignEnv); d != "" {
+		return d, true
+	}
+	return defaultForeignDir, false
+}
 
 type manifestRow struct {
 	file, format, linkType, notes string
@@ -21,11 +35,17 @@ type manifestRow struct {
 	tsharkOK                      bool
 }
 
-func readManifest(t *testing.T) []manifestRow {
+// readManifest reads MANIFEST.tsv of the foreign captures' folder, and
+// returns the folder with its rows.
+func readManifest(t *testing.T) (string, []manifestRow) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(foreignDir, "MANIFEST.tsv"))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("no foreign captures beside the repository")
+	dir, named := foreignDir()
+	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
+	if errors.Is(err, os.ErrNotExist) && !named {
+		t.Skipf("no foreign captures beside the repository (%s), and %s is not set", defaultForeignDir, foreignEnv)
+	}
+	if err != nil && named {
+		t.Fatalf("%s=%s: %v (a relative path starts from the flows folder)", foreignEnv, dir, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -49,16 +69,20 @@ func readManifest(t *testing.T) []manifestRow {
 		r.rst, _ = strconv.ParseInt(c[10], 10, 64)
 		rows = append(rows, r)
 	}
-	return rows
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, rows
 }
 
 // TestForeignCaptures reads every foreign capture: none may panic, and where
 // tshark read the whole file and flows decodes its link types, the frame,
 // SYN, SYN-ACK and RST counts must equal tshark's.
 func TestForeignCaptures(t *testing.T) {
-	for _, r := range readManifest(t) {
+	dir, rows := readManifest(t)
+	for _, r := range rows {
 		t.Run(r.file, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(foreignDir, r.file))
+			f, err := os.Open(filepath.Join(dir, r.file))
 			if err != nil {
 				t.Fatal(err)
 			}

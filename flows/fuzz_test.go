@@ -17,11 +17,12 @@ import (
 )
 
 // fuzzSeedFiles are the captures that seed the fuzz targets: those of
-// testdata/edge and ../testdata/lab, and the foreign captures beside the
-// repository, when they are there, up to maxForeign bytes each.
+// testdata/edge and ../testdata/lab, and the foreign captures (see
+// foreignDir), when they are there, up to maxForeign bytes each.
 func fuzzSeedFiles(tb testing.TB, maxForeign int64) []string {
 	files := captureFiles(tb)
-	foreign, _ := filepath.Glob(filepath.Join(foreignDir, "*"))
+	dir, _ := foreignDir()
+	foreign, _ := filepath.Glob(filepath.Join(dir, "*"))
 	for _, f := range foreign {
 		switch filepath.Ext(f) {
 		case ".tsv", ".md":
