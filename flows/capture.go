@@ -37,6 +37,9 @@ type Capture struct {
 	// Err is the file-level error that stopped reading before the end, if
 	// any; everything before it was read and counted.
 	Err error
+	// leftOut holds the Warnings that say part of a capture read to its end
+	// is missing from the attempts: see LeftOut.
+	leftOut []string
 }
 
 // DuplicateWindow is how close in time two records must be for the second
@@ -148,21 +151,39 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	c.Warnings = rd.Warnings()
 	for i, lt := range c.LinkTypes {
 		if !lt.Supported() {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[i]))
+			c.leftOut = append(c.leftOut, fmt.Sprintf("link type %v is not decoded: %d packets skipped", lt, ltCounts[i]))
 		}
 	}
-	if st := c.Tracker; st.Evicted > 0 {
-		msg := fmt.Sprintf("more than %d handshakes were open at once: %d were closed early and may look incomplete (raise --max-open)", st.MaxOpen, st.Evicted)
-		if late := st.AfterEviction; late.Total() > 0 {
-			msg += fmt.Sprintf("; %d packets arrived for them afterwards (%d SYN retransmissions, %d SYN-ACKs, %d client ACKs, %d RSTs, %d ICMP errors), %d of them answered",
-				late.Total(), late.SYNs, late.SYNACKs, late.ACKs, late.RSTs, late.ICMP, st.AnsweredAfterEviction)
-		}
-		c.Warnings = append(c.Warnings, msg)
+	if w := c.EvictionWarning(); w != "" {
+		c.leftOut = append(c.leftOut, w)
 	}
+	c.Warnings = append(c.Warnings, c.leftOut...)
 	if c.Err != nil {
 		c.Warnings = append(c.Warnings, "stopped early: "+c.Err.Error()+"; everything before it was analyzed")
 	}
 	return c, c.Err
+}
+
+// LeftOut returns the warnings that say the attempts leave out part of the
+// capture though it was read to its end: packets of link types flows does
+// not decode, and handshakes closed early by the cap on open attempts (see
+// EvictionWarning). They are among Warnings too.
+func (c *Capture) LeftOut() []string { return c.leftOut }
+
+// EvictionWarning returns the warning of a capture whose attempts
+// outnumbered Config.MaxOpen, one of its Warnings, or "" when none was
+// evicted.
+func (c *Capture) EvictionWarning() string {
+	st := c.Tracker
+	if st.Evicted == 0 {
+		return ""
+	}
+	msg := fmt.Sprintf("more than %d handshakes were open at once: %d were closed early and may look incomplete (raise --max-open)", st.MaxOpen, st.Evicted)
+	if late := st.AfterEviction; late.Total() > 0 {
+		msg += fmt.Sprintf("; %d packets arrived for them afterwards (%d SYN retransmissions, %d SYN-ACKs, %d client ACKs, %d RSTs, %d ICMP errors), %d of them answered",
+			late.Total(), late.SYNs, late.SYNACKs, late.ACKs, late.RSTs, late.ICMP, st.AnsweredAfterEviction)
+	}
+	return msg
 }
 
 // dupPrefix is how much of an IP packet the duplicate check compares: the

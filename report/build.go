@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows"
 )
 
 // Options tune the human-readable reports.
@@ -82,7 +83,7 @@ func findings(p *page, res *analyze.Result) {
 	for _, f := range res.Findings {
 		where := ""
 		if len(res.Captures) > 1 {
-			where = " in " + filepath.Base(res.Captures[f.Capture].Path)
+			where = " in " + DisplayName(filepath.Base(res.Captures[f.Capture].Path))
 		}
 		label := fmt.Sprintf("%s%s, confidence %.2f", f.Kind, where, f.Confidence)
 		if f.AffectedAttempts > 0 {
@@ -106,20 +107,42 @@ func captures(p *page, res *analyze.Result) {
 			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
 			span = duration(time.Duration(c.Last - c.First))
 		}
-		rows = append(rows, []string{shorten(filepath.Base(c.Path), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
+		rows = append(rows, []string{shorten(DisplayName(filepath.Base(c.Path)), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
 	}
 	p.table([]string{"File", "Format", "Link type", "Packets", "Dups", "Start (UTC)", "Span", "Side"}, rows, 3, 4, 6)
 	var notes []string
 	for _, c := range res.Captures {
 		if c.RoleInferred {
-			notes = append(notes, fmt.Sprintf("%s: %s side, inferred: %s", filepath.Base(c.Path), c.Role, c.RoleReason))
+			notes = append(notes, fmt.Sprintf("%s: %s side, inferred: %s", DisplayName(filepath.Base(c.Path)), c.Role, c.RoleReason))
 		}
 		for _, w := range c.Warnings {
-			notes = append(notes, fmt.Sprintf("warning: %s: %s", c.Path, w))
+			notes = append(notes, fmt.Sprintf("warning: %s: %s", DisplayName(c.Path), w))
+		}
+		if n := orphans(c.Tracker); n != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s", DisplayName(filepath.Base(c.Path)), n))
 		}
 	}
 	p.bullets(2, notes)
 	p.gap()
+}
+
+// orphans says what answered no SYN of the capture, or "".
+func orphans(st flows.TrackerStats) string {
+	var parts []string
+	if n := st.OrphanSYNACKs; n > 0 {
+		parts = append(parts, plural(int(n), "SYN-ACK"))
+	}
+	if n := st.OrphanICMP; n > 0 {
+		parts = append(parts, plural(int(n), "ICMP error"))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	why := "their SYNs came before the capture started or were not captured"
+	if st.Evicted > 0 {
+		why += ", or belonged to handshakes closed early by --max-open too long before"
+	}
+	return fmt.Sprintf("%s answered no SYN seen (orphans: %s)", strings.Join(parts, " and "), why)
 }
 
 func servers(p *page, res *analyze.Result) {

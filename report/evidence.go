@@ -67,7 +67,7 @@ func evidence(p *page, res *analyze.Result) {
 		if !f.Time.IsZero() {
 			taken = f.Time.UTC().Format("2006-01-02 15:04:05")
 		}
-		rows = append(rows, []string{shorten(filepath.Base(f.Path), 26), evidenceKinds[f.Kind], taken, evidenceWhat(f)})
+		rows = append(rows, []string{shorten(DisplayName(filepath.Base(f.Path)), 26), evidenceKinds[f.Kind], taken, evidenceWhat(f)})
 	}
 	if len(rows) > 0 {
 		p.table([]string{"File", "Kind", "Taken (UTC)", "Read"}, rows)
@@ -141,7 +141,7 @@ func evidence(p *page, res *analyze.Result) {
 		p.heading("Settings that decide how SYNs are treated")
 		rows = nil
 		for _, s := range ss {
-			rows = append(rows, []string{s.Name, s.Value, filepath.Base(s.File)})
+			rows = append(rows, []string{s.Name, s.Value, DisplayName(filepath.Base(s.File))})
 		}
 		p.table([]string{"Setting", "Value", "File"}, rows)
 		p.gap()

@@ -24,7 +24,7 @@ func join(p *page, res *analyze.Result) {
 		return
 	}
 	p.heading("Client and server captures joined")
-	p.text(2, fmt.Sprintf("Client side: %s; server side: %s.", filepath.Base(res.Captures[j.Client].Path), filepath.Base(res.Captures[j.Server].Path)))
+	p.text(2, fmt.Sprintf("Client side: %s; server side: %s.", DisplayName(filepath.Base(res.Captures[j.Client].Path)), DisplayName(filepath.Base(res.Captures[j.Server].Path))))
 	p.text(2, fmt.Sprintf("Clock offset (server minus client): %+.6f s ± %.6f s, from %s, %s seen both ways.",
 		j.Offset, j.Uncertainty, plural(j.Matched, "matched attempt"), plural(j.Handshakes, "handshake")))
 	p.text(2, "Times below are the client capture's.")

@@ -29,8 +29,23 @@ type jsonCapture struct {
 	RSTFrames    int64    `json:"rst_frames"`
 	Attempts     int64    `json:"attempts"`
 	Evicted      int64    `json:"evicted"`
-	Warnings     []string `json:"warnings"`
-	Error        *string  `json:"error"`
+	// MaxOpen is the cap on open attempts the capture was read with;
+	// AfterEviction what arrived for evicted attempts afterwards.
+	MaxOpen       int               `json:"max_open"`
+	AfterEviction jsonAfterEviction `json:"after_eviction"`
+	OrphanSYNACKs int64             `json:"orphan_synacks"`
+	OrphanICMP    int64             `json:"orphan_icmp"`
+	Warnings      []string          `json:"warnings"`
+	Error         *string           `json:"error"`
+}
+
+type jsonAfterEviction struct {
+	SYNs     int64 `json:"syns"`
+	SYNACKs  int64 `json:"synacks"`
+	ACKs     int64 `json:"acks"`
+	RSTs     int64 `json:"rsts"`
+	ICMP     int64 `json:"icmp"`
+	Answered int64 `json:"answered"` // evicted attempts answered after eviction
 }
 
 type jsonLatency struct {
@@ -107,6 +122,11 @@ type jsonServer struct {
 	Latency       *jsonLatency   `json:"connect_latency"`
 }
 
+func afterEviction(st flows.TrackerStats) jsonAfterEviction {
+	l := st.AfterEviction
+	return jsonAfterEviction{l.SYNs, l.SYNACKs, l.ACKs, l.RSTs, l.ICMP, st.AnsweredAfterEviction}
+}
+
 // JSON writes the result as the syndiag/v1 JSON document, indented and
 // deterministic: the same result gives the same bytes. Attempts are encoded
 // one at a time, so memory does not grow with the size of the document.
@@ -114,10 +134,12 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	captures := []jsonCapture{}
 	for _, c := range res.Captures {
 		jc := jsonCapture{
-			Path: c.Path, Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
+			Path: EscapeName(c.Path), Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
 			SYNFrames: c.SYNFrames, SYNACKFrames: c.SYNACKFrames, RSTFrames: c.RSTFrames,
-			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted,
-			LinkTypes: []string{}, Warnings: append([]string{}, c.Warnings...),
+			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted, MaxOpen: c.Tracker.MaxOpen,
+			OrphanSYNACKs: c.Tracker.OrphanSYNACKs, OrphanICMP: c.Tracker.OrphanICMP,
+			AfterEviction: afterEviction(c.Tracker),
+			LinkTypes:     []string{}, Warnings: append([]string{}, c.Warnings...),
 		}
 		for _, lt := range c.LinkTypes {
 			jc.LinkTypes = append(jc.LinkTypes, lt.String())

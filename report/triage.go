@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -38,6 +39,13 @@ type CaseSummary struct {
 	// Errors holds the problems met reading the case's files, each naming
 	// the file.
 	Errors []string
+	// Warnings holds what made the figures of a capture incomplete though
+	// it was read to its end (packets of a link type not decoded, the
+	// --max-open cap), each naming the file.
+	Warnings []string
+	// Internal is the internal error (a panic) that stopped the case's
+	// analysis, naming the file, or "": a bug in syndiag, not in the input.
+	Internal string
 	// Report is the case's own report file, relative to the triage index,
 	// or "" when none was written.
 	Report string
@@ -51,6 +59,8 @@ type CaseFile struct {
 	Packets int64
 	Bytes   int64 // the file's size
 	Error   string
+	// Evicted counts handshakes closed early by the --max-open cap.
+	Evicted int64
 }
 
 // CaseFinding is a finding as triage shows it: without its evidence.
@@ -69,11 +79,14 @@ type CaseFinding struct {
 func Summarize(res *analyze.Result) CaseSummary {
 	var c CaseSummary
 	for _, cp := range res.Captures {
-		f := CaseFile{Path: cp.Path, Role: string(cp.Role), Format: cp.Format, Packets: cp.Packets}
+		f := CaseFile{Path: cp.Path, Role: string(cp.Role), Format: cp.Format, Packets: cp.Packets, Evicted: cp.Tracker.Evicted}
 		if cp.Err != nil {
 			f.Error = "stopped early: " + cp.Err.Error()
 		}
 		c.Files = append(c.Files, f)
+		for _, w := range cp.LeftOut() {
+			c.Warnings = append(c.Warnings, cp.Path+": "+w)
+		}
 	}
 	c.Joined = res.Join != nil && res.Join.Problem == ""
 	if len(res.Captures) == 2 && !c.Joined {
@@ -123,7 +136,11 @@ func countedOnce(res *analyze.Result, a *analyze.Attempt) bool {
 }
 
 // Unreadable reports whether no capture of the case could be read at all.
+// A case stopped by an internal error is not: see Internal.
 func (c *CaseSummary) Unreadable() bool {
+	if c.Internal != "" {
+		return false
+	}
 	for _, f := range c.Files {
 		if f.Format != "" {
 			return false
@@ -172,6 +189,8 @@ type caseJSON struct {
 	Files         []fileLine    `json:"files"`
 	Evidence      []string      `json:"evidence"`
 	Errors        []string      `json:"errors"`
+	Warnings      []string      `json:"warnings"`
+	InternalError string        `json:"internal_error,omitempty"`
 	Report        string        `json:"report,omitempty"`
 }
 
@@ -191,31 +210,56 @@ type fileLine struct {
 	Packets int64  `json:"packets"`
 	Bytes   int64  `json:"bytes"`
 	Error   string `json:"error,omitempty"`
+	Evicted int64  `json:"evicted"`
 }
 
+// caseLine is a case as its JSON line holds it. Names, and the messages
+// that hold them, are written with EscapeName, so that ReadCases gives back
+// their bytes.
 func caseLine(c CaseSummary) caseJSON {
 	j := caseJSON{
-		Case: c.Name, Worst: cmp.Or(c.Worst, "none"),
+		Case: EscapeName(c.Name), Worst: cmp.Or(c.Worst, "none"),
 		Attempts: c.Attempts, Failed: c.Failed, Retransmitted: c.Retransmitted,
-		Joined: c.Joined, NotJoined: c.NotJoined,
+		Joined: c.Joined, NotJoined: EscapeName(c.NotJoined),
 		Findings: []findingLine{}, Files: []fileLine{},
-		Evidence: orEmpty(c.Evidence), Errors: orEmpty(c.Errors),
-		Report: c.Report,
+		Evidence: escapeAll(c.Evidence), Errors: escapeAll(c.Errors), Warnings: escapeAll(c.Warnings),
+		InternalError: EscapeName(c.Internal),
+		Report:        c.Report,
 	}
 	for _, f := range c.Findings {
+		f.Capture = EscapeName(f.Capture)
 		j.Findings = append(j.Findings, findingLine(f))
 	}
 	for _, f := range c.Files {
+		f.Path, f.Error = EscapeName(f.Path), EscapeName(f.Error)
 		j.Files = append(j.Files, fileLine(f))
 	}
 	return j
 }
 
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
+// escapeAll escapes names, or messages that hold names, for JSON: never
+// null.
+func escapeAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = EscapeName(v)
 	}
-	return s
+	return out
+}
+
+// unescapeAll reverses escapeAll.
+func unescapeAll(s []string) ([]string, error) {
+	if s == nil {
+		return nil, nil
+	}
+	out := make([]string, len(s))
+	for i, v := range s {
+		var err error
+		if out[i], err = UnescapeName(v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // CaseJSONL writes a case as one line of JSON. The "case" key comes first,
@@ -235,6 +279,9 @@ type Triage struct {
 	Cases []CaseSummary // in the order to show
 	// Skipped lists the files that are not captures.
 	Skipped []string
+	// Special lists the paths in the folders walked that are not regular
+	// files, and so were not opened (a FIFO would block the run).
+	Special []SpecialFile
 	// Interrupted counts the cases not analyzed because the run was
 	// stopped.
 	Interrupted int
@@ -242,15 +289,30 @@ type Triage struct {
 	Shard string
 }
 
+// SpecialFile is a path found in a folder that is not a regular file: a
+// FIFO, a socket, a device, a link that leads nowhere or into a loop.
+type SpecialFile struct {
+	Path string
+	Kind string // "FIFO", "socket", "device", "dangling link", "link loop", …
+}
+
 // TriageJSON writes a triage run as one JSON document.
 func TriageJSON(w io.Writer, t Triage) error {
+	type special struct {
+		Path string `json:"path"`
+		Kind string `json:"kind"`
+	}
 	doc := struct {
 		Schema      string     `json:"schema"`
 		Shard       string     `json:"shard,omitempty"`
 		Cases       []caseJSON `json:"cases"`
 		Skipped     []string   `json:"skipped"`
+		NotRegular  []special  `json:"not_regular"`
 		Interrupted int        `json:"interrupted"`
-	}{Schema: TriageSchema, Shard: t.Shard, Cases: []caseJSON{}, Skipped: orEmpty(t.Skipped), Interrupted: t.Interrupted}
+	}{Schema: TriageSchema, Shard: t.Shard, Cases: []caseJSON{}, Skipped: escapeAll(t.Skipped), NotRegular: []special{}, Interrupted: t.Interrupted}
+	for _, f := range t.Special {
+		doc.NotRegular = append(doc.NotRegular, special{EscapeName(f.Path), f.Kind})
+	}
 	for _, c := range t.Cases {
 		doc.Cases = append(doc.Cases, caseLine(c))
 	}
@@ -268,9 +330,13 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	p := &page{}
 	root := commonDir(t.Cases)
 	var rows [][]string
-	var bad []string
+	var bad, crashed []string
 	counts := map[string]int{}
 	for _, c := range t.Cases {
+		if c.Internal != "" {
+			crashed = append(crashed, c.Internal)
+			continue
+		}
 		if c.Unreadable() {
 			bad = append(bad, c.Errors...)
 			continue
@@ -284,9 +350,12 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 				top += fmt.Sprintf(" (+%d)", n)
 			}
 		}
-		name := shorten(strings.TrimPrefix(c.Name, root), 34)
+		name := shorten(DisplayName(strings.TrimPrefix(c.Name, root)), 34)
 		if len(c.Errors) > 0 {
 			name += " !"
+		}
+		if len(c.Warnings) > 0 {
+			name += " *"
 		}
 		rows = append(rows, []string{
 			strings.ToUpper(cmp.Or(c.Worst, "ok")), name,
@@ -295,7 +364,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	}
 	head := fmt.Sprintf("Triage: %s", plural(len(t.Cases), "case"))
 	if root != "" {
-		head = fmt.Sprintf("Triage of %s: %s", root, plural(len(t.Cases), "case"))
+		head = fmt.Sprintf("Triage of %s: %s", DisplayName(root), plural(len(t.Cases), "case"))
 	}
 	if t.Shard != "" {
 		head += ", shard " + t.Shard
@@ -309,7 +378,10 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		}
 	}
 	if len(bad) > 0 {
-		parts = append(parts, fmt.Sprintf("%d unreadable", len(t.Cases)-len(rows)))
+		parts = append(parts, fmt.Sprintf("%d unreadable", len(t.Cases)-len(rows)-len(crashed)))
+	}
+	if len(crashed) > 0 {
+		parts = append(parts, plural(len(crashed), "internal error"))
 	}
 	if len(parts) > 0 {
 		head += " (" + strings.Join(parts, ", ") + ")"
@@ -320,21 +392,27 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		p.table([]string{"SEVERITY", "CASE", "HANDSHAKES", "FAILED", "TOP FINDING"}, rows, 2, 3)
 		p.gap()
 	}
-	var errs []string
+	var errs, cut []string
 	for _, c := range t.Cases {
-		if !c.Unreadable() && len(c.Errors) > 0 {
+		if c.Internal == "" && !c.Unreadable() {
 			errs = append(errs, c.Errors...)
+			cut = append(cut, c.Warnings...)
 		}
 	}
 	if len(errs) > 0 {
 		p.text(0, "! read only in part (everything before the problem was analyzed):")
-		p.bullets(2, errs)
+		p.bullets(2, displayAll(errs))
+		p.gap()
+	}
+	if len(cut) > 0 {
+		p.text(0, "* read to the end, but not all of it is in the figures:")
+		p.bullets(2, displayAll(cut))
 		p.gap()
 	}
 	var apart []string
 	for _, c := range t.Cases {
 		if c.NotJoined != "" {
-			apart = append(apart, strings.TrimPrefix(c.Name, root)+": "+c.NotJoined)
+			apart = append(apart, DisplayName(strings.TrimPrefix(c.Name, root)+": "+c.NotJoined))
 		}
 	}
 	if len(apart) > 0 {
@@ -344,21 +422,46 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	}
 	if len(bad) > 0 {
 		p.text(0, "Could not be read:")
-		p.bullets(2, bad)
+		p.bullets(2, displayAll(bad))
+		p.gap()
+	}
+	if len(crashed) > 0 {
+		p.text(0, "Internal errors (a bug in syndiag, not in the file: please report it with the file; the other cases are complete):")
+		p.bullets(2, displayAll(crashed))
 		p.gap()
 	}
 	if n := len(t.Skipped); n > 0 {
-		show := t.Skipped[:min(n, 5)]
+		show := displayAll(t.Skipped[:min(n, 5)])
 		more := ""
 		if n > len(show) {
 			more = fmt.Sprintf(", and %d more", n-len(show))
 		}
 		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", plural(n, "file"), strings.Join(show, ", "), more))
 	}
+	if n := len(t.Special); n > 0 {
+		var show []string
+		for _, f := range t.Special[:min(n, 5)] {
+			show = append(show, fmt.Sprintf("%s (%s)", DisplayName(f.Path), f.Kind))
+		}
+		more := ""
+		if n > len(show) {
+			more = fmt.Sprintf(", and %d more", n-len(show))
+		}
+		p.text(0, fmt.Sprintf("Left out, not regular files (never opened): %s%s.", strings.Join(show, ", "), more))
+	}
 	if t.Interrupted > 0 {
 		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", plural(t.Interrupted, "case")))
 	}
 	return textPage(w, p, opt.Color)
+}
+
+// displayAll applies DisplayName to names, or messages that hold them.
+func displayAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = DisplayName(v)
+	}
+	return out
 }
 
 // commonDir is the folder all case names start with ("uploads/"), or "",
@@ -420,24 +523,47 @@ func ReadCases(r io.Reader) ([]CaseSummary, error) {
 			return nil, fmt.Errorf("case %q appears twice", j.Case)
 		}
 		seen[j.Case] = true
-		c := CaseSummary{
-			Name: j.Case, Joined: j.Joined, NotJoined: j.NotJoined,
-			Attempts: j.Attempts, Failed: j.Failed, Retransmitted: j.Retransmitted,
-			Evidence: j.Evidence, Errors: j.Errors, Report: j.Report,
-		}
-		if j.Worst != "none" {
-			c.Worst = j.Worst
-		}
-		for _, f := range j.Findings {
-			c.Findings = append(c.Findings, CaseFinding(f))
-		}
-		for _, f := range j.Files {
-			c.Files = append(c.Files, CaseFile(f))
+		c, err := caseOf(j)
+		if err != nil {
+			return nil, fmt.Errorf("case %d: %v", i+1, err)
 		}
 		cs = append(cs, c)
 	}
 	slices.SortFunc(cs, func(a, b CaseSummary) int { return strings.Compare(a.Name, b.Name) })
 	return cs, nil
+}
+
+// caseOf reads a case back from its JSON line, names unescaped.
+func caseOf(j caseJSON) (CaseSummary, error) {
+	var errs []error
+	un := func(s string) string {
+		v, err := UnescapeName(s)
+		errs = append(errs, err)
+		return v
+	}
+	unAll := func(s []string) []string {
+		v, err := unescapeAll(s)
+		errs = append(errs, err)
+		return v
+	}
+	c := CaseSummary{
+		Name: un(j.Case), Joined: j.Joined, NotJoined: un(j.NotJoined),
+		Attempts: j.Attempts, Failed: j.Failed, Retransmitted: j.Retransmitted,
+		Evidence: unAll(j.Evidence), Errors: unAll(j.Errors), Warnings: unAll(j.Warnings),
+		Internal: un(j.InternalError), Report: j.Report,
+	}
+	if j.Worst != "none" {
+		c.Worst = j.Worst
+	}
+	for _, f := range j.Findings {
+		f.Capture = un(f.Capture)
+		c.Findings = append(c.Findings, CaseFinding(f))
+	}
+	for _, f := range j.Files {
+		f.Path, f.Error = un(f.Path), un(f.Error)
+		c.Files = append(c.Files, CaseFile(f))
+	}
+	return c, errors.Join(errs...)
 }
 
 // TriageStatus is what a triage run says on standard error at its end: the
@@ -459,7 +585,16 @@ func TriageStatus(t Triage, verb string, table bool) []string {
 		if len(t.Skipped) > 0 {
 			line += fmt.Sprintf("; %s skipped, not captures", plural(len(t.Skipped), "file"))
 		}
+		if len(t.Special) > 0 {
+			line += fmt.Sprintf("; %s left out, not regular files", plural(len(t.Special), "path"))
+		}
 		out = append(out, line)
+	}
+	// A crash is said on every output: it is a bug to report.
+	for _, c := range t.Cases {
+		if c.Internal != "" {
+			out = append(out, "internal error (a bug in syndiag: please report it): "+DisplayName(c.Internal))
+		}
 	}
 	if t.Interrupted > 0 {
 		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", plural(t.Interrupted, "case")))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -9,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/syndiag/syndiag/analyze"
 	"github.com/syndiag/syndiag/flows"
+	"github.com/syndiag/syndiag/report"
 )
 
 // caseSpec is one triage case before it is analyzed: a capture, or the two
@@ -31,12 +34,19 @@ type caseInput struct {
 	path string
 	role analyze.Role // from the name, or RoleUnknown to infer it
 	size int64
+	// stream is set for a FIFO or a device named on the command line: it
+	// is read once, as its data comes, and not sniffed first.
+	stream bool
 }
 
 // discovery is what walking the paths found.
 type discovery struct {
 	cases   []caseSpec // sorted by name
 	skipped []string   // files that are not captures
+	// special lists what the walk found that is not a regular file (a
+	// FIFO, a socket, a device, a link to nowhere or into a loop): never
+	// opened, since opening a FIFO waits for a writer.
+	special []report.SpecialFile
 }
 
 // discover walks the paths, keeps the files whose content is a capture
@@ -52,7 +62,7 @@ func discover(paths []string) discovery {
 	dirs := map[string]*dirFiles{}
 	var order []string
 	seen := map[string]bool{}
-	add := func(p string, size int64) {
+	add := func(p string, size int64, stream bool) {
 		p = filepath.ToSlash(filepath.Clean(p))
 		if seen[p] {
 			return
@@ -65,8 +75,8 @@ func discover(paths []string) discovery {
 			dirs[dir] = df
 			order = append(order, dir)
 		}
-		if isCapture(p, size) {
-			df.captures = append(df.captures, caseInput{path: p, role: analyze.RoleUnknown, size: size})
+		if stream || isCapture(p, size) {
+			df.captures = append(df.captures, caseInput{path: p, role: analyze.RoleUnknown, size: size, stream: stream})
 		} else {
 			df.others = append(df.others, p)
 		}
@@ -78,7 +88,9 @@ func discover(paths []string) discovery {
 			continue
 		}
 		if !st.IsDir() {
-			add(root, st.Size())
+			// Named on the command line: a FIFO or a device is read as a
+			// stream (it waits for its writer, as cat would).
+			add(root, st.Size(), !st.Mode().IsRegular())
 			continue
 		}
 		err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
@@ -94,14 +106,34 @@ func discover(paths []string) discovery {
 				}
 				return nil
 			}
-			info, err := e.Info()
-			if err == nil && e.Type()&fs.ModeSymlink != 0 {
-				info, err = os.Stat(p) // a link to a capture is read; one to a folder is not followed
-			}
-			if err != nil || !info.Mode().IsRegular() {
+			if e.IsDir() {
 				return nil
 			}
-			add(p, info.Size())
+			special := func(kind string) error {
+				d.special = append(d.special, report.SpecialFile{Path: filepath.ToSlash(p), Kind: kind})
+				return nil
+			}
+			info, err := e.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return special("vanished while the folder was read")
+				}
+				return special(unwrapPath(err).Error())
+			}
+			if e.Type()&fs.ModeSymlink != 0 {
+				// A link to a capture is read; one to a folder is not
+				// followed.
+				if info, err = os.Stat(p); err != nil {
+					return special(linkProblem(err))
+				}
+				if info.IsDir() {
+					return nil
+				}
+			}
+			if !info.Mode().IsRegular() {
+				return special(fileKind(info.Mode()))
+			}
+			add(p, info.Size(), false)
 			return nil
 		})
 		if err != nil {
@@ -127,7 +159,46 @@ func discover(paths []string) discovery {
 	}
 	slices.SortFunc(d.cases, func(a, b caseSpec) int { return strings.Compare(a.name, b.name) })
 	slices.Sort(d.skipped)
+	slices.SortFunc(d.special, func(a, b report.SpecialFile) int { return strings.Compare(a.Path, b.Path) })
 	return d
+}
+
+// fileKind names what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "not a regular file"
+}
+
+// linkProblem says why a symbolic link leads to no file.
+func linkProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "dangling link"
+	case errors.Is(err, syscall.ELOOP):
+		return "link loop"
+	}
+	return "link: " + unwrapPath(err).Error()
+}
+
+// checkRegular refuses an open file that is not a regular file.
+func checkRegular(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file (a %s): left out", fileKind(st.Mode()))
+	}
+	return nil
 }
 
 // roleByName gives a pair its sides when the names tell them: one name
@@ -167,7 +238,7 @@ func isCapture(p string, size int64) bool {
 		}
 		return false
 	}
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return true // a row with the error beats silence
 	}

@@ -108,7 +108,12 @@ func loadReport(data []byte, bad func(string, ...any) error) (*expectation, erro
 		if f.Capture < 0 || f.Capture >= len(doc.Captures) {
 			return nil, bad("finding %d names capture %d, which is not in the report", i+1, f.Capture)
 		}
-		e.add(findingKey{"", doc.Captures[f.Capture].Path, f.Kind}, f.Severity, f.Summary)
+		// Paths are written escaped (report.EscapeName): compare bytes.
+		path, err := report.UnescapeName(doc.Captures[f.Capture].Path)
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		e.add(findingKey{"", path, f.Kind}, f.Severity, f.Summary)
 	}
 	return e, nil
 }

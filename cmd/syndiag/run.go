@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -55,6 +56,8 @@ Exit codes:
      the file, the byte offset and the problem). A capture that is cut short
      or corrupt part-way is still analyzed up to that point, with a warning.
   3  the findings differ from --expect (the differences are on stderr)
+  4  internal error: syndiag itself failed (a bug, whatever the input; the
+     message says where)
 `
 
 type options struct {
@@ -69,7 +72,17 @@ type options struct {
 	progress string
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run runs a command and returns its exit code. A panic (a bug) is said on
+// stderr and exits exitInternal, not Go's 2, which here means an input that
+// could not be read.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "syndiag: %s\nsyndiag: this is a bug in syndiag, not a problem of the input: please report it, with the capture if you can\n",
+				report.DisplayName(internalError(v, debug.Stack())))
+			code = exitInternal
+		}
+	}()
 	if len(args) > 0 && args[0] == "collect" {
 		return runCollect(args[1:], stdout, stderr)
 	}
@@ -131,6 +144,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "syndiag: no capture file given (try syndiag --help)")
 		return exitUsage
 	}
+	if opt.maxOpen < 1 {
+		fmt.Fprintf(stderr, "syndiag: --max-open %d: it must be at least 1 (the default is %d)\n", opt.maxOpen, flows.DefaultMaxOpen)
+		return exitUsage
+	}
 	switch opt.format {
 	case "table", "json", "markdown", "html":
 	default:
@@ -139,7 +156,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	limit, err := parseFailOn(opt.failOn)
 	if err != nil {
-		fmt.Fprintf(stderr, "syndiag: %v\n", err)
+		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 		return exitUsage
 	}
 	switch opt.progress {
@@ -151,21 +168,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var exp *expectation
 	if opt.expect != "" {
 		if exp, err = loadExpectation(opt.expect); err != nil {
-			fmt.Fprintf(stderr, "syndiag: %v\n", err)
+			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 			return exitUsage
 		}
 		if exp.triage {
-			fmt.Fprintf(stderr, "syndiag: --expect %s: a triage output; analyze compares with its own --format json report\n", opt.expect)
+			fmt.Fprintf(stderr, "syndiag: --expect %s: a triage output; analyze compares with its own --format json report\n", report.DisplayName(opt.expect))
 			return exitUsage
 		}
 	}
 	ev, evErr := readEvidence(opt.evidence, files)
 	if evErr != nil {
-		fmt.Fprintf(stderr, "syndiag: %v\n", evErr)
+		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(evErr.Error()))
 		return exitUsage
 	}
 
-	code := exitOK
+	code = exitOK
 	var inputs []analyze.Input
 	for fi, path := range files {
 		in, err := readCapture(path, stdin, opt, stderr)
@@ -173,7 +190,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			in.Role = roles[fi]
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "syndiag: %s: %v\n", path, err)
+			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(fmt.Sprintf("%s: %v", path, err)))
 			var fe *flows.FormatError
 			if in == nil || in.Capture.Packets == 0 || !errors.As(err, &fe) {
 				code = exitUsage
@@ -186,7 +203,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(inputs) == 0 {
 		return exitUsage
 	}
-	res := analyze.AnalyzeWithEvidence(inputs, ev)
+	res := analyzeCase(inputs, ev)
 	// Say which side each capture is when it matters: a join was made or
 	// asked for.
 	if len(inputs) == 2 && (res.Join != nil || opt.client != "" || opt.server != "") {
@@ -198,7 +215,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if opt.output != "" {
 		var err error
 		if f, err = os.Create(opt.output); err != nil {
-			fmt.Fprintf(stderr, "syndiag: %v\n", err)
+			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 			return exitUsage
 		}
 		out = f
@@ -229,9 +246,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if code == exitOK && exp != nil {
 		if diff := exp.compare(expectationOf("", res), nil); len(diff) > 0 {
-			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", opt.expect)
+			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
-				fmt.Fprintf(stderr, "  %s\n", d)
+				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
 			}
 			return exitExpect
 		}
@@ -264,9 +281,9 @@ func explainJoin(w io.Writer, res *analyze.Result) {
 	for _, c := range res.Captures {
 		switch {
 		case c.RoleInferred:
-			fmt.Fprintf(w, "syndiag: %s: %s side, inferred: %s\n", c.Path, c.Role, c.RoleReason)
+			fmt.Fprintf(w, "syndiag: %s: %s side, inferred: %s\n", report.DisplayName(c.Path), c.Role, c.RoleReason)
 		case c.Role == analyze.RoleUnknown:
-			fmt.Fprintf(w, "syndiag: %s: side unknown: the TTLs do not tell (pass --client or --server)\n", c.Path)
+			fmt.Fprintf(w, "syndiag: %s: side unknown: the TTLs do not tell (pass --client or --server)\n", report.DisplayName(c.Path))
 		}
 	}
 	switch j := res.Join; {
@@ -313,7 +330,7 @@ func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*
 		}
 		r = f
 		if err == nil && wantProgress(opt.progress, stderr) {
-			p := newProgress(stderr, st.Size(), filepath.Base(path))
+			p := newProgress(stderr, st.Size(), report.DisplayName(filepath.Base(path)))
 			defer p.done()
 			r = counting{f, p}
 		}

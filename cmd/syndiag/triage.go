@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +56,10 @@ Exit codes:
   2    bad usage, or a capture that could not be read at all (its row says why;
        the other cases are analyzed and reported)
   3    the findings differ from --expect (the differences are on stderr)
+  4    internal error: syndiag failed on a case (a bug; its row says where,
+       the other cases are analyzed and reported)
   130  interrupted (Ctrl-C): the cases finished are reported
+When several apply, the first of 130, 4, 2, 3, 1 is the exit code.
 `
 
 type triageOptions struct {
@@ -123,7 +127,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "syndiag triage: "+format+"\n", a...)
+		fmt.Fprintf(stderr, "syndiag triage: %s\n", report.DisplayName(fmt.Sprintf(format, a...)))
 		return exitUsage
 	}
 	paths := fs.Args()
@@ -156,6 +160,9 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if opt.jobs < 1 {
 		return fail("--jobs must be at least 1")
 	}
+	if opt.maxOpen < 1 {
+		return fail("--max-open %d: it must be at least 1 (the default is %d)", opt.maxOpen, flows.DefaultMaxOpen)
+	}
 	shard, err := parseShard(opt.shard)
 	if err != nil {
 		return fail("%v", err)
@@ -180,7 +187,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				cases = append(cases, c)
 			}
 		}
-		t.Skipped = found.skipped
+		t.Skipped, t.Special = found.skipped, found.special
 	}
 
 	var html *caseReports
@@ -258,11 +265,18 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if exp != nil {
 		got := expectationOfCases(t.Cases)
 		if diff := exp.compare(got, shard.has); len(diff) > 0 {
-			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", opt.expect)
+			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
-				fmt.Fprintf(stderr, "  %s\n", d)
+				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
 			}
 			code = exitExpect
+		}
+	}
+	// A crash outranks an unreadable file, which outranks a difference
+	// from --expect, which outranks --fail-on.
+	for _, c := range t.Cases {
+		if c.Internal != "" {
+			return exitInternal
 		}
 	}
 	for _, c := range t.Cases {
@@ -389,9 +403,31 @@ func readTriage(files []string) ([]report.CaseSummary, error) {
 	return all, nil
 }
 
+// analyzeCase analyzes the captures of a case; tests replace it to make a
+// case fail as a bug would.
+var analyzeCase = analyze.AnalyzeWithEvidence
+
 // triageCase reads and analyzes one case and keeps its summary. It returns
-// nil when the run was interrupted before the case was done.
-func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
+// nil when the run was interrupted before the case was done. A panic while
+// the case is read or analyzed (a bug) makes the case's summary say so,
+// naming its files, and the other cases go on.
+func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) (s *report.CaseSummary) {
+	defer func() {
+		if v := recover(); v != nil {
+			var files []string
+			for _, f := range c.files {
+				files = append(files, f.path)
+			}
+			s = &report.CaseSummary{Name: c.name, Internal: fmt.Sprintf("%s: %s", strings.Join(files, ", "), internalError(v, debug.Stack()))}
+			for _, f := range c.files {
+				s.Files = append(s.Files, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: "internal error"})
+			}
+		}
+	}()
+	return triageCaseOnce(ctx, c, opt, prog, html)
+}
+
+func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
 	s := &report.CaseSummary{Name: c.name}
 	if c.problem != "" {
 		s.Files = []report.CaseFile{{Path: c.name, Role: string(analyze.RoleUnknown), Error: c.problem}}
@@ -418,7 +454,7 @@ func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progre
 	}
 	if len(inputs) > 0 {
 		ev, used := caseEvidence(c.evidence)
-		res := analyze.AnalyzeWithEvidence(inputs, ev)
+		res := analyzeCase(inputs, ev)
 		errs := s.Errors
 		*s = report.Summarize(res)
 		s.Name, s.Errors, s.Evidence = c.name, errs, used
@@ -439,7 +475,11 @@ func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progre
 
 // readCaseFile reads one capture of a case, stopping when ctx is done.
 func readCaseFile(ctx context.Context, f caseInput, maxOpen int, prog *progress) (*analyze.Input, error) {
-	file, err := os.Open(f.path)
+	open := openRegular
+	if f.stream {
+		open = os.Open // named on the command line: waits for its writer
+	}
+	file, err := open(f.path)
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
