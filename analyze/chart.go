@@ -120,7 +120,13 @@ func AcceptQueueModel(res *Result, capture int, server netip.AddrPort) AcceptQue
 		q.Reset = append(q.Reset, v.at(i).ThirdACK)
 	}
 	if served {
-		q.Capacity = queueCapacity(steps, append(slices.Clone(q.Ignored), q.Reset...))
+		q.Capacity = queueCapacity(steps, v.overflowTimes(server, append(slices.Clone(ignored[server]), reset[server]...)))
+		if q.Capacity == 0 {
+			// Full before the SYNs came: the size the lost SYNs show.
+			if fit, ok := v.fitQueueToDrops(server, steps, map[int]bool{}); ok {
+				q.Capacity = fit.capacity
+			}
+		}
 	}
 	return q
 }

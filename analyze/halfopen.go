@@ -20,14 +20,24 @@ import (
 func (v *view) halfOpen(claimed map[int]bool) *Finding {
 	var idx []int
 	waited := 0
+	half := 0
 	for _, i := range v.attempts {
 		a := v.at(i)
-		if claimed[i] || a.Outcome != HalfOpen {
+		if claimed[i] {
+			continue
+		}
+		// A client that retransmitted its SYN after a SYN-ACK had gone
+		// out did not get that SYN-ACK, even if a later one got through.
+		late := retransmittedAfterSYNACK(a)
+		if a.Outcome != HalfOpen && !late {
 			continue
 		}
 		idx = append(idx, i)
-		if retransmittedAfterSYNACK(a) {
+		if late {
 			waited++
+		}
+		if a.Outcome == HalfOpen {
+			half++
 		}
 	}
 	if len(idx) == 0 {
@@ -41,8 +51,10 @@ func (v *view) halfOpen(claimed map[int]bool) *Finding {
 			break
 		}
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the server sent a SYN-ACK and no ACK came back; e.g. %s → %s at %s, %s, %s",
-		plural(len(idx), "handshake"), a.Client, a.Server, Clock(a.FirstSYN()), plural(len(a.SYNs), "SYN"), plural(len(a.SYNACKs), "SYN-ACK")))
+	if half > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s never completed: the server sent a SYN-ACK and no ACK came back", plural(half, "handshake")))
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, SYN-ACKs at %s", a.Client, a.Server, Clock(a.FirstSYN()), a.SYNOffsets(), synackOffsets(a)))
 	switch {
 	case v.c.Role == RoleClient:
 		f.Confidence = 0.4
@@ -50,8 +62,8 @@ func (v *view) halfOpen(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, "at the client, a SYN-ACK that arrives and is not acknowledged was discarded by the client's own stack (a bad checksum, an acknowledgment number or timestamp it rejects) or belongs to a socket already gone; or the capture missed the ACKs")
 		f.Recommendation = "Check the client's counters (`nstat -az TcpExtPAWSActive TcpInCsumErrors TcpExtTCPACKSkippedSynRecv`) and whether something on the client side rewrites the SYN-ACK; a capture at the server shows what it sent."
 	case waited > 0:
-		f.Summary = fmt.Sprintf("%s answered with SYN-ACKs that never got through to the client: it kept retransmitting its SYN", plural(waited, "handshake"))
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s retransmitted the SYN after the server's SYN-ACK had gone out: they never received it, so it was lost on the way back (the server answered each retransmitted SYN with another SYN-ACK)", plural(waited, "client")))
+		f.Summary = fmt.Sprintf("%s: the server's SYN-ACK did not reach the client, which retransmitted its SYN", plural(waited, "handshake"))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("in %s the client sent its SYN again after the server's SYN-ACK had gone out: it had not received it, so the SYN-ACK was lost (or delayed past the client's timeout) on the way back; the server answered the retransmitted SYN with another SYN-ACK (tcp_check_req → inet_rtx_syn_ack)", plural(waited, "attempt")))
 		f.Recommendation = "Something between the server and the clients drops SYN-ACKs: asymmetric routing, a stateful firewall or NAT that did not see the SYN, a lossy link. Capture at a client at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap` to see where."
 	default:
 		f.Confidence = 0.4

@@ -92,8 +92,10 @@ func joinCaptures(res *Result) {
 	localize(res, j, pairs, cl)
 	// The delay is felt at the client: the server capture's count of late
 	// connects starts at the first SYN that reached it, which hides the loss.
+	// Where the SYN-ACKs died the join sees (path_drop_to_client); each
+	// capture's own guess at it goes.
 	res.Findings = slices.DeleteFunc(res.Findings, func(f Finding) bool {
-		return f.Capture == ci && serverSideKinds[f.Kind] || f.Capture != ci && f.Kind == KindSYNRetransmitDelay
+		return f.Capture == ci && serverSideKinds[f.Kind] || f.Capture != ci && f.Kind == KindSYNRetransmitDelay || f.Kind == KindSYNACKUnacknowledged
 	})
 	j.NAT = natTable(res, pairs)
 	res.Findings = append(res.Findings, pathFindings(res, j)...)

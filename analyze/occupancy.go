@@ -26,6 +26,7 @@ func (v *view) acceptOccupancy(server netip.AddrPort) ([]queueStep, bool) {
 	}
 	var ds []delta
 	served := false
+	d := v.oneWayDelay(server)
 	for _, i := range v.attempts {
 		a := v.at(i)
 		if a.Server != server || !a.Established() || a.Outcome == ResetAfterACK {
@@ -44,6 +45,12 @@ func (v *view) acceptOccupancy(server netip.AddrPort) ([]queueStep, bool) {
 			if end != 0 && (leave == 0 || end < leave) {
 				leave = end
 			}
+		}
+		// At the client, the server took the ACK one way later and
+		// replied one way before the reply arrived.
+		enter += d
+		if leave != 0 {
+			leave -= d
 		}
 		if leave != 0 && leave < enter {
 			continue
@@ -71,6 +78,35 @@ func (v *view) acceptOccupancy(server netip.AddrPort) ([]queueStep, bool) {
 		steps = append(steps, queueStep{d.t, n})
 	}
 	return steps, served
+}
+
+// oneWayDelay is, for a capture taken at the clients, half the median round
+// trip from a SYN to the SYN-ACK that answered it: how much later the server
+// sees what the capture shows a client send. It is 0 elsewhere: at the
+// server, or where the side is unknown, the capture's times are the
+// server's.
+func (v *view) oneWayDelay(server netip.AddrPort) int64 {
+	if v.c.Role != RoleClient {
+		return 0
+	}
+	var rtts []int
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if a.Server != server || len(a.SYNACKs) == 0 {
+			continue
+		}
+		s := a.SYNACKs[0].Time
+		for k := len(a.SYNs) - 1; k >= 0; k-- {
+			if a.SYNs[k].Time <= s {
+				rtts = append(rtts, int(s-a.SYNs[k].Time))
+				break
+			}
+		}
+	}
+	if len(rtts) == 0 {
+		return 0
+	}
+	return int64(median(rtts)) / 2
 }
 
 func firstReset(a *Attempt) int64 {

@@ -85,6 +85,13 @@ func (v *view) acceptQueue(claimed map[int]bool) []*Finding {
 	for s := range reset {
 		servers[s] = true
 	}
+	// A queue already full when SYNs came leaves no such sign: every
+	// listener with lost SYNs is a candidate.
+	for _, i := range v.attempts {
+		if a := v.at(i); !claimed[i] && len(a.SYNs) > 1 {
+			servers[a.Server] = true
+		}
+	}
 	var out []*Finding
 	for _, s := range sortedKeys(servers, netip.AddrPort.Compare) {
 		if f := v.acceptQueueAt(s, ignored[s], reset[s], claimed); f != nil {
@@ -115,6 +122,18 @@ func (v *view) overflowSigns() (ignored, reset map[netip.AddrPort][]int) {
 	return ignored, reset
 }
 
+// overflowTimes returns when the server took the third ACK of each of these
+// handshakes, in the occupancy model's time (acceptOccupancy): at the
+// client, one way after the capture saw the ACK leave.
+func (v *view) overflowTimes(server netip.AddrPort, idx []int) []int64 {
+	d := v.oneWayDelay(server)
+	var out []int64
+	for _, i := range idx {
+		out = append(out, v.at(i).ThirdACK+d)
+	}
+	return out
+}
+
 // synackTimerMin is the shortest interval at which the request timer
 // (reqsk_timer_handler, TCP_TIMEOUT_INIT doubling per retransmission) can
 // send a SYN-ACK again, less timer and capture jitter.
@@ -139,10 +158,7 @@ func ignoredACK(a *flows.Attempt) bool {
 // acceptQueueAt judges one listener from the handshakes whose final ACK it
 // ignored or reset.
 func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claimed map[int]bool) *Finding {
-	var events []int64
-	for _, i := range append(append([]int{}, ignored...), reset...) {
-		events = append(events, v.at(i).ThirdACK)
-	}
+	events := v.overflowTimes(server, append(append([]int{}, ignored...), reset...))
 	// The queue was full when the kernel ignored or reset a completed
 	// handshake; the occupancy model says how full that is and for how
 	// long it stayed so. Without it (the server sends no payload, so
@@ -151,10 +167,21 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	// The queue was full at every such event; the model counts a
 	// connection as waiting until the server's first reply, which comes a
 	// little after accept(), so it overestimates, and the smallest count
-	// seen at an event is the best estimate of the queue's size.
+	// seen at an event is the best estimate of the queue's size. Without
+	// such events the queue may have been full before the SYNs came:
+	// then the lost SYNs themselves must line up with it (fitQueueToDrops).
 	capacity := 0
+	var fit queueFit
+	fitted := false
 	if served {
 		capacity = queueCapacity(steps, events)
+		fit, fitted = v.fitQueueToDrops(server, steps, claimed)
+	}
+	if len(events) == 0 {
+		if !fitted {
+			return nil
+		}
+		capacity = fit.capacity
 	}
 	ps := periods(events, 3*time.Second, time.Second)
 	if capacity > 0 {
@@ -164,6 +191,9 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	// One or two repeated SYN-ACKs alone are as likely a lost ACK.
 	if len(ignored)+len(reset) < 3 && syns == 0 {
 		return nil
+	}
+	if len(events) == 0 {
+		return v.acceptQueueFullAtSYN(server, fit, ps, dropped, syns, sources)
 	}
 	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical, figures: modelFigures{droppedSYNs: syns, ignoredACKs: len(ignored), resetACKs: len(reset), queueHeld: capacity}}
 	f.attempts = append(append(append([]int{}, ignored...), reset...), dropped...)
@@ -182,8 +212,11 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 		conf -= 0.25
 	}
 	f.Confidence = round2(conf)
-	t0 := slices.Min(events)
+	t0 := slices.Min(events) - v.oneWayDelay(server) // in the capture's own time
 	f.Summary = fmt.Sprintf("the listener's accept queue overflowed: the application did not accept() connections fast enough, so the kernel dropped %s and %s", plural(syns, "SYN"), describeOverflow(len(ignored), len(reset)))
+	if fitted && fit.capacity <= capacity {
+		f.Evidence = append(f.Evidence, fitEvidence(fit))
+	}
 	if len(ignored) > 0 {
 		a := v.at(ignored[0])
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the client sent its third ACK but the server retransmitted its SYN-ACK anyway (the ACK was dropped because the queue was full; net.ipv4.tcp_abort_on_overflow=0); e.g. %s → %s, ACK at %s, SYN-ACKs at %s",
@@ -199,11 +232,51 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	if capacity > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", Clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
 	}
-	f.Recommendation = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
+	f.Recommendation = acceptQueueAdvice
 	if v.c.Role == RoleClient {
 		f.Evidence = append(f.Evidence, "seen from the client's side: the repeated SYN-ACKs and resets could also mean the client's ACKs were lost on the way; a capture at the server settles it")
 	}
 	return f
+}
+
+// acceptQueueAdvice is what to do about a full accept queue.
+const acceptQueueAdvice = "Find why the application accepts slowly (a blocked accept loop, too few workers, long work before accept; `ss -lnt` shows the listener's Recv-Q at its Send-Q limit while it happens), then raise the backlog in the application's listen() and net.core.somaxconn together — the smaller of the two wins. `netstat -s | grep -i listen` shows \"times the listen queue of a socket overflowed\" growing."
+
+// acceptQueueFullAtSYN reports a queue that was already full when the SYNs
+// came: no handshake was ignored or reset, the SYNs themselves went
+// unanswered while completed handshakes waited for the application.
+func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []period, dropped []int, syns int, sources map[netip.Addr]bool) *Finding {
+	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical, attempts: dropped, figures: modelFigures{droppedSYNs: syns, queueHeld: fit.capacity}}
+	conf := 0.6
+	if fit.lostFull == fit.lost && fit.answeredFull == 0 {
+		conf += 0.15
+	}
+	if fit.waitedMax >= int64(time.Second) {
+		// The application left requests unanswered for over a second:
+		// it was not accepting, not just slow to reply.
+		conf += 0.1
+	}
+	if v.c.Role == RoleClient {
+		conf -= 0.1
+	}
+	f.Confidence = round2(conf)
+	f.Summary = fmt.Sprintf("the listener's accept queue was full: the application stopped accept()ing connections, so the kernel dropped %s from %s without answering them", plural(syns, "SYN"), plural(len(sources), "source"))
+	f.Evidence = append(f.Evidence, fitEvidence(fit))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("when the first SYN went unanswered (%s), %d completed handshakes were waiting for the application: the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all",
+		Clock(fit.firstLost), fit.capacity, fit.capacity, max(fit.capacity-1, 0), fmtSeconds(periodsLength(ps))))
+	f.Evidence = append(f.Evidence, "a SYN that finds the accept queue full is dropped in tcp_conn_request (sk_acceptq_is_full) before any SYN-ACK, so no third ACK is ignored and nothing but unanswered SYNs shows: the form a firewall drop is mistaken for, told apart by the waiting handshakes and by drops that start and end with them")
+	if v.c.Role == RoleClient {
+		f.Evidence = append(f.Evidence, "seen from the client's side: the waiting requests and the unanswered SYNs are the clients' own; a capture at the server, or its ListenOverflows counter, settles it")
+	}
+	f.Recommendation = acceptQueueAdvice
+	return f
+}
+
+// fitEvidence says how the lost SYNs line up with the waiting handshakes.
+func fitEvidence(fit queueFit) string {
+	s := fmt.Sprintf("%d of %d unanswered SYNs came while %d or more completed handshakes were waiting for the application (their requests unanswered, for up to %s), and %d of %d answered SYNs came while fewer waited: the drops start and end with the queue",
+		fit.lostFull, fit.lost, fit.capacity, Since(fit.waitedMax), fit.answered-fit.answeredFull, fit.answered)
+	return s
 }
 
 // queueCapacity is the smallest modelled occupancy, above zero, at the

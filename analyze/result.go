@@ -44,8 +44,10 @@ type Attempt struct {
 	*flows.Attempt
 	Capture int // index into Result.Captures
 	Outcome Outcome
-	// ConnectTime is the first SYN to the first SYN-ACK, in seconds; -1
-	// when no SYN-ACK was seen.
+	// ConnectTime is the first SYN to the SYN-ACK the client acknowledged
+	// (the last before its third ACK; the first when it never ACKed), in
+	// seconds; -1 when no SYN-ACK was seen. At the server, a SYN-ACK lost
+	// on the way back is not the one that connected.
 	ConnectTime float64
 	// InitialRTO is the interval between the first SYN and its first
 	// retransmission, in seconds; -1 when the SYN was not retransmitted.
@@ -166,7 +168,7 @@ func explainDelays(res *Result) {
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
 	if len(a.SYNACKs) > 0 {
-		at.ConnectTime = seconds(a.SYNACKs[0].Time - a.SYNs[0].Time)
+		at.ConnectTime = seconds(answeringSYNACK(a) - a.SYNs[0].Time)
 	}
 	// A SYN sent again right after the server answered the previous one
 	// with a bare ACK was re-armed at TCP_TIMEOUT_MIN once the client had
@@ -186,6 +188,21 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	at.Schedule = fitSchedule(times, captureEnd, answered)
 	at.Outcome = classify(a, captureEnd, at.Schedule)
 	return at
+}
+
+// answeringSYNACK returns when the SYN-ACK that completed the handshake was
+// sent or seen: the last one before the client's third ACK, or the first
+// when the client never acknowledged one.
+func answeringSYNACK(a *flows.Attempt) int64 {
+	t := a.SYNACKs[0].Time
+	if a.Established() {
+		for _, s := range a.SYNACKs {
+			if s.Time <= a.ThirdACK {
+				t = s.Time
+			}
+		}
+	}
+	return t
 }
 
 // ackAnswered reports whether the server answered a SYN with a bare ACK
