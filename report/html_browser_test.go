@@ -2,50 +2,28 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 )
-
-// chromiumFlags run Debian's chromium headless, offline and quiet; the
-// logging flags put the page's console messages (errors, CSP violations)
-// on standard error.
-var chromiumFlags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-	"--disable-extensions", "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"}
 
 // consoleLine matches a console message in chromium's log: the page writes
 // none, so any is an error, a CSP violation (a blocked request) included.
 var consoleLine = regexp.MustCompile(`(?m)^.*(:CONSOLE|Uncaught|Content Security Policy|Refused to).*$`)
 
-// runChromium runs chromium on a file with extra flags, bounded in time,
-// and returns its standard output and error.
-func runChromium(t *testing.T, page string, extra ...string) (string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	args := append(append(append([]string{}, chromiumFlags...), "--user-data-dir="+t.TempDir()), extra...)
-	args = append(args, "file://"+page)
-	cmd := exec.CommandContext(ctx, "chromium", args...)
-	cmd.WaitDelay = 5 * time.Second // leftover child processes
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(extra, " "), err, stderr.String())
-	}
-	return stdout.String(), stderr.String()
-}
-
 // TestHTMLBrowser renders the report of each scenario in headless chromium
 // (skipped when it is not installed): the DOM must hold the charts the
 // model has, the page must log nothing (no script error, no request the
 // Content-Security-Policy blocked), and the screenshot must not be blank.
-// A page that breaks those rules must fail the same checks.
+// A page that breaks those rules must fail the same checks. One browser
+// renders all the pages, each in a tab of its own, several at once; what
+// they logged is checked twice, in the DevTools events of each tab and, once
+// they are all done, in chromium's log.
 func TestHTMLBrowser(t *testing.T) {
 	if _, err := exec.LookPath("chromium"); err != nil {
 		if os.Getenv("SYNDIAG_REQUIRE_BROWSER") != "" {
@@ -57,14 +35,39 @@ func TestHTMLBrowser(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	dir := t.TempDir()
+	b := startBrowser(t)
+	const badPage = "negative-control.html"
+	var badLoaded atomic.Bool // unless -run left the negative control out
+	// Cleanups run after the parallel subtests, and this one before
+	// startBrowser's.
+	t.Cleanup(func() {
+		log, err := b.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sawBad bool
+		for _, line := range consoleLine.FindAllString(log, -1) {
+			if strings.Contains(line, badPage) || strings.Contains(line, "192.0.2.1") {
+				sawBad = true
+				continue
+			}
+			t.Errorf("chromium's log: %s", line)
+		}
+		if badLoaded.Load() && !sawBad {
+			t.Error("chromium's log has no console line about the negative control's blocked image: the check above would see nothing")
+		}
+	})
 	t.Run("negative-control", func(t *testing.T) {
-		page := filepath.Join(dir, "bad.html")
+		t.Parallel()
+		page := filepath.Join(dir, badPage)
 		bad := strings.Replace(htmlOf(t, htmlCase{server: "../testdata/lab/established.pcap"}), "<main>", `<main><img src="http://192.0.2.1/x.png" alt="">`, 1)
 		if err := os.WriteFile(page, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, stderr := runChromium(t, page, "--dump-dom")
-		if !consoleLine.MatchString(stderr) {
+		p := b.open(t, 1280, 2400)
+		p.load(t, page)
+		badLoaded.Store(true)
+		if len(p.logged()) == 0 {
 			t.Error("a page that asks for a network image logged no CSP violation: the check below would see nothing")
 		}
 	})
@@ -76,14 +79,22 @@ func TestHTMLBrowser(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			res := analyzeCase(t, c)
 			model := buildHTML(res, Options{})
-			page := filepath.Join(dir, c.name+".html")
-			if err := os.WriteFile(page, []byte(htmlOf(t, c)), 0o644); err != nil {
+			var html bytes.Buffer
+			if err := HTML(&html, res, Options{}); err != nil {
 				t.Fatal(err)
 			}
-			dom, stderr := runChromium(t, page, "--dump-dom")
-			checkConsole(t, stderr)
+			page := filepath.Join(dir, c.name+".html")
+			if err := os.WriteFile(page, html.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := b.open(t, 1280, 2400)
+			p.load(t, page)
+			dom, shot := p.dom(t), p.screenshot(t)
+			checkConsole(t, p)
+			checkScreenshot(t, c.name, shot)
 			want := map[string]int{}
 			for _, s := range model.Sections {
 				for _, ch := range s.Charts {
@@ -102,25 +113,24 @@ func TestHTMLBrowser(t *testing.T) {
 			if len(model.Tables[0].Rows) > 0 && !strings.Contains(dom, `<th scope="col"><button type="button">Address</button></th>`) {
 				t.Error("the sorting script did not run")
 			}
-			shot := filepath.Join(dir, c.name+".png")
-			_, stderr = runChromium(t, page, "--window-size=1280,2400", "--screenshot="+shot)
-			checkConsole(t, stderr)
-			checkScreenshot(t, shot)
 		})
 	}
 	t.Run("index", func(t *testing.T) {
+		t.Parallel()
 		page := filepath.Join(dir, "index.html")
-		var b bytes.Buffer
+		var buf bytes.Buffer
 		cs := []CaseSummary{{Name: "a.pcap", Worst: "critical", Attempts: 3, Report: "a.html", Findings: []CaseFinding{{Kind: "refused", Severity: "warning", Confidence: 1, Summary: "x"}}},
 			{Name: "b.pcap", Errors: []string{"b.pcap: not a capture"}}}
-		if err := HTMLIndex(&b, "triage", cs, Options{}); err != nil {
+		if err := HTMLIndex(&buf, "triage", cs, Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dom, stderr := runChromium(t, page, "--dump-dom")
-		checkConsole(t, stderr)
+		p := b.open(t, 1280, 2400)
+		p.load(t, page)
+		dom := p.dom(t)
+		checkConsole(t, p)
 		if !strings.Contains(dom, `<a href="a.html" title="a.pcap">a.pcap</a>`) {
 			t.Error("no link to the case's report")
 		}
@@ -136,9 +146,10 @@ func htmlOf(t *testing.T, c htmlCase) string {
 	return b.String()
 }
 
-func checkConsole(t *testing.T, stderr string) {
+// checkConsole reports what a page logged: it logs nothing when it works.
+func checkConsole(t *testing.T, p *tab) {
 	t.Helper()
-	for _, m := range consoleLine.FindAllString(stderr, 5) {
+	for _, m := range p.logged() {
 		t.Errorf("browser console: %s", m)
 	}
 }
@@ -146,16 +157,11 @@ func checkConsole(t *testing.T, stderr string) {
 // checkScreenshot decodes the PNG and wants a page that is not blank:
 // enough pixels that are not the white background, and some in colour
 // (the charts).
-func checkScreenshot(t *testing.T, path string) {
+func checkScreenshot(t *testing.T, name string, shot []byte) {
 	t.Helper()
-	f, err := os.Open(path)
+	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("screenshot of %s: %v", name, err)
 	}
 	b := img.Bounds()
 	var ink, colour int
@@ -172,7 +178,7 @@ func checkScreenshot(t *testing.T, path string) {
 	}
 	total := (b.Dx() / 2) * (b.Dy() / 2)
 	if ink < total/100 || colour < 200 {
-		t.Errorf("screenshot %s looks blank: %d of %d sampled pixels drawn, %d in colour", path, ink, total, colour)
+		t.Errorf("screenshot of %s looks blank: %d of %d sampled pixels drawn, %d in colour", name, ink, total, colour)
 	}
 }
 
