@@ -126,7 +126,7 @@ func weigh(res *Result, f *Finding) {
 	default:
 		return
 	}
-	var strong, single, odd int
+	var strong, single, odd, hurt int
 	for _, i := range f.attempts {
 		a := &res.Attempts[i]
 		switch {
@@ -138,6 +138,9 @@ func weigh(res *Result, f *Finding) {
 			odd++
 		default:
 			strong++
+			if a.Outcome != Established {
+				hurt++
+			}
 		}
 	}
 	var sev Severity
@@ -147,8 +150,12 @@ func weigh(res *Result, f *Finding) {
 		return
 	case strong >= 3:
 		sev, conf = Warning, 0.85
-	case strong >= 1:
+	case strong >= 1 && hurt > 0:
 		sev, conf = Warning, 0.6
+	case strong >= 1:
+		// A SYN or two lost and then answered is what any path does
+		// now and then.
+		sev, conf = Info, 0.5
 	default:
 		sev, conf = Info, 0.4
 	}
@@ -173,9 +180,12 @@ func weigh(res *Result, f *Finding) {
 		what = "ignored or reset handshakes and attempts retransmitted on a known stack's schedule"
 	}
 	var why string
-	if strong == 0 {
+	switch {
+	case strong > 0 && sev == Info:
+		why = fmt.Sprintf("how sure: %d %s, and %s connected in the end — a loss any path has now and then, informational", strong, what, map[bool]string{true: "it", false: "they all"}[strong == 1])
+	case strong == 0:
 		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", what, strings.Join(weak, ", and "))
-	} else {
+	default:
 		why = fmt.Sprintf("how sure: %d %s", strong, what)
 		if len(weak) > 0 {
 			why += ", besides " + strings.Join(weak, ", and ")

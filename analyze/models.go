@@ -423,6 +423,11 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		f.Severity, f.Confidence = Warning, 0.6
 		f.Summary = fmt.Sprintf("%s to %d different server addresses got no answer", plural(syns, "SYN"), len(servers))
 		f.Recommendation = "So many servers not answering is the client's side of the story: peers that are offline, filtered, or unreachable from this network (check the client's route and egress firewall). If these are your servers, capture on one of them to see whether the SYNs arrive."
+	case loopback(v, idx):
+		f.Confidence = 0.6
+		f.Summary = fmt.Sprintf("%s on the loopback interface got no answer: the host's own stack or firewall dropped them", plural(syns, "SYN"))
+		f.Evidence = append(f.Evidence, "client and server are the same host: no network lies between them, so the SYNs died in that host's kernel")
+		f.Recommendation = "On one host, a burst of connections overflowing the listener's backlog is the usual cause: check `nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop` and `ss -lnt` (Recv-Q against Send-Q), and raise the application's listen() backlog and net.core.somaxconn; otherwise a firewall rule on lo (`iptables -L -v -n`, `nft list ruleset`)."
 	case v.c.Role == RoleServer:
 		f.Confidence = 0.8
 		f.Summary = fmt.Sprintf("%s reached the server's capture point and got no answer: dropped silently after it", plural(syns, "SYN"))
@@ -437,6 +442,17 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		f.Recommendation = "If this capture was taken on the server, something there drops the SYNs after tcpdump: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`), a full conntrack table (`conntrack -S`), rp_filter. If it was taken elsewhere, they may have been lost on the path: capture on both sides."
 	}
 	return f
+}
+
+// loopback reports whether every attempt runs between a host and itself.
+func loopback(v *view, idx []int) bool {
+	for _, i := range idx {
+		a := v.at(i)
+		if !a.Client.Addr().IsLoopback() && a.Client.Addr() != a.Server.Addr() {
+			return false
+		}
+	}
+	return len(idx) > 0
 }
 
 // attemptFates says what became of attempts whose SYNs were lost: how many

@@ -186,6 +186,15 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	}
 	answered := len(a.SYNACKs) > 0 || len(a.Resets) > 0 || len(a.ICMP) > 0 || len(a.AckAnswers) > 0
 	at.Schedule = fitSchedule(times, captureEnd, answered)
+	if ttl := initialTTL(a.SYNs[0].TTL); ttl != 64 {
+		// Linux sends with TTL 64: a client that started at 128 (Windows)
+		// or 255 is not Linux, whatever its timer looks like, and Linux's
+		// sysctls say nothing about it.
+		at.Schedule.SynRetries = nil
+		if strings.HasPrefix(at.Schedule.Stack, "Linux") {
+			at.Schedule.Stack = fmt.Sprintf("1 s initial RTO, doubling (initial TTL %d: not Linux)", ttl)
+		}
+	}
 	at.Outcome = classify(a, captureEnd, at.Schedule)
 	return at
 }
