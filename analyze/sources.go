@@ -12,9 +12,11 @@ type Source struct {
 	Capture  int
 	IP       netip.Addr
 	Attempts int
-	// Failed counts failed attempts, an application's retries of a failure
-	// counting once with the failure they retry.
-	Failed        int
+	// Failed counts failed attempts, each one, retried or not.
+	Failed int
+	// Retried counts the failed attempts that the application retried
+	// (another attempt's RetryOf).
+	Retried       int
 	Retransmitted int // attempts that needed a SYN retransmission
 	First, Last   int64
 	// TSvalMonotonic is nil when the SYNs carried no timestamps.
@@ -41,8 +43,11 @@ func (v *view) sources() []Source {
 			by[ip] = s
 		}
 		s.Attempts++
-		if a.Outcome.Failed() && (a.RetryOf < 0 || !v.at(a.RetryOf).Outcome.Failed()) {
+		if a.Outcome.Failed() {
 			s.Failed++
+		}
+		if a.RetryOf >= 0 && v.at(a.RetryOf).Outcome.Failed() {
+			by[v.at(a.RetryOf).Client.Addr()].Retried++
 		}
 		if a.Retransmissions() > 0 {
 			s.Retransmitted++

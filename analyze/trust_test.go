@@ -167,3 +167,33 @@ func kinds(res *Result) []string {
 	}
 	return out
 }
+
+// TestNoRetryLinks: in accept-overflow-abort1 the client programs never
+// retry (connect() succeeds, then ECONNRESET ends the connection), and in
+// firewall-drop-mixed the blocked host's second phase is planned, not a
+// retry: attempts that overlap, or from a source whose timestamp clocks
+// cannot tell hosts apart, must not be linked — and failures are counted
+// each, linked or not.
+func TestNoRetryLinks(t *testing.T) {
+	for _, sc := range []string{"accept-overflow-abort1", "firewall-drop-mixed"} {
+		for _, file := range []string{"server.pcap", "client-lan.pcap"} {
+			res := readCapture(t, filepath.Join("..", "testdata", "scenarios", sc, file))
+			failed := 0
+			for _, a := range res.Attempts {
+				if a.RetryOf >= 0 {
+					t.Errorf("%s/%s: %v linked as a retry of %v", sc, file, a.Client, res.Attempts[a.RetryOf].Client)
+				}
+				if a.Outcome.Failed() {
+					failed++
+				}
+			}
+			sum := 0
+			for _, s := range res.Sources {
+				sum += s.Failed
+			}
+			if sum != failed {
+				t.Errorf("%s/%s: sources count %d failures, the attempts %d", sc, file, sum, failed)
+			}
+		}
+	}
+}

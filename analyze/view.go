@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 )
@@ -28,35 +29,116 @@ func newView(res *Result, capture int) *view {
 
 func (v *view) at(i int) *Attempt { return &v.res.Attempts[i] }
 
-// retryWindow is how soon after a failed attempt a new one from the same
-// client address to the same server counts as the application's retry.
+// retryWindow is how soon after a failed attempt ended a new one from the
+// same client host to the same server counts as the application's retry.
 const retryWindow = 30e9
 
-// linkRetries marks an attempt that starts, from the same client address to
-// the same server, within retryWindow after an earlier attempt failed, as a
-// retry of it: one failure that the application retried, not two.
+// linkRetries marks an attempt as the application's retry of an earlier
+// failed one: it comes from the same client host to the same server, and
+// starts after the failure ended — after the RST or ICMP error, or once the
+// client had given up — and within retryWindow of it. Attempts that overlap
+// are two connections, never a retry. Behind a NAT one address is many
+// hosts: there the two SYNs must also carry the same timestamp clock, which
+// only kernels with per-host timestamp offsets show; where the source's
+// offsets change per connection, nothing ties two attempts to one host and
+// none is linked.
 func (v *view) linkRetries() {
 	type key struct {
 		client netip.Addr
 		server netip.AddrPort
 	}
-	lastFailed := map[key]int{}
+	shared := v.sharedSources()
+	lastFailed := map[key][]int{}
 	for _, i := range v.attempts {
 		a := v.at(i)
 		k := key{a.Client.Addr(), a.Server}
-		if j, ok := lastFailed[k]; ok {
+		for _, j := range slices.Backward(lastFailed[k]) {
 			p := v.at(j)
-			end := p.SYNs[len(p.SYNs)-1].Time
-			if a.FirstSYN() >= p.FirstSYN() && a.FirstSYN()-end <= retryWindow && (a.Client != p.Client || a.ISN != p.ISN) {
+			end := failureEnd(p)
+			if a.FirstSYN() > end && a.FirstSYN()-end <= retryWindow && (a.Client != p.Client || a.ISN != p.ISN) &&
+				(!shared[k.client] || sameClock(p, a)) {
 				a.RetryOf = j
+				break
 			}
 		}
 		if clientSawFailure(a) {
-			lastFailed[k] = i
-		} else {
-			delete(lastFailed, k)
+			// Keep the failures still within reach of a retry.
+			keep := lastFailed[k][:0]
+			for _, j := range lastFailed[k] {
+				if a.FirstSYN()-failureEnd(v.at(j)) <= retryWindow {
+					keep = append(keep, j)
+				}
+			}
+			lastFailed[k] = append(keep, i)
 		}
 	}
+}
+
+// failureEnd is when the client learned that its attempt failed: the first
+// RST, ICMP error or bare ACK that answered it, or, when nothing did, when
+// its next SYN would have been due — its connect() gave up then.
+func failureEnd(a *Attempt) int64 {
+	end := int64(1<<63 - 1)
+	for _, r := range a.Resets {
+		if r.FromServer {
+			end = min(end, r.Time)
+		}
+	}
+	for _, e := range a.ICMP {
+		if e.AboutClientSegment {
+			end = min(end, e.Time)
+		}
+	}
+	for _, x := range a.AckAnswers {
+		end = min(end, x.Time)
+	}
+	if end != 1<<63-1 {
+		return end
+	}
+	last := a.SYNs[len(a.SYNs)-1].Time
+	gap := int64(minRTO)
+	if n := len(a.SYNs); n > 1 {
+		gap = last - a.SYNs[n-2].Time
+	}
+	return last + gap
+}
+
+// sharedSources returns the client addresses with more than one timestamp
+// clock behind them, or whose clocks cannot be told apart: a NAT or a
+// kernel with per-connection offsets.
+func (v *view) sharedSources() map[netip.Addr]bool {
+	pts := map[netip.Addr][]tsPoint{}
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if o := a.SYNs[0].Opts; o.Timestamps {
+			pts[a.Client.Addr()] = append(pts[a.Client.Addr()], tsPoint{t: a.SYNs[0].Time, tsval: o.TSval})
+		}
+	}
+	out := map[netip.Addr]bool{}
+	for ip, p := range pts {
+		if e := estimateClocks(p); e.Clocks > 1 || e.PerConnection {
+			out[ip] = true
+		}
+	}
+	return out
+}
+
+// sameClock reports whether two attempts' first SYNs lie on one timestamp
+// clock: the TSval advanced by the elapsed time at a rate in use, within
+// the jitter estimateClocks allows.
+func sameClock(p, a *Attempt) bool {
+	x, y := p.SYNs[0].Opts, a.SYNs[0].Opts
+	if !x.Timestamps || !y.Timestamps {
+		return false
+	}
+	dt := float64(a.SYNs[0].Time-p.SYNs[0].Time) / 1e9
+	dts := float64(y.TSval - x.TSval) // modulo 2^32
+	for _, rate := range clockRates {
+		if math.Abs(dts-rate*dt) <= rate*(0.02+200e-6*dt)+1 {
+			return true
+		}
+	}
+	return false
 }
 
 // clientSawFailure reports whether the client itself learned that its

@@ -173,9 +173,9 @@ func servers(p *page, res *analyze.Result) {
 		retries += s.Retries
 	}
 	if retries == 1 {
-		notes = append(notes, "1 attempt was the application's own retry of a failed attempt (new port or ISN, soon after).")
+		notes = append(notes, "1 attempt was the application's own retry of a failed attempt (same host, new port or ISN, after the failure); every failure still counts.")
 	} else if retries > 1 {
-		notes = append(notes, fmt.Sprintf("%d attempts were the application's own retries of failed attempts (new port or ISN, soon after).", retries))
+		notes = append(notes, fmt.Sprintf("%d attempts were the application's own retries of failed attempts (same host, new port or ISN, after the failure); every failure still counts.", retries))
 	}
 	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
 		if n := others[o]; n > 0 {

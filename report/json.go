@@ -64,6 +64,7 @@ type jsonSource struct {
 	IP                   string  `json:"ip"`
 	Attempts             int     `json:"attempts"`
 	Failed               int     `json:"failed"`
+	Retried              int     `json:"retried"`
 	Retransmitted        int     `json:"retransmitted"`
 	First                string  `json:"first"`
 	Last                 string  `json:"last"`
@@ -208,7 +209,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	}
 	sources := []jsonSource{}
 	for _, s := range res.Sources {
-		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retransmitted: s.Retransmitted,
+		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retried: s.Retried, Retransmitted: s.Retransmitted,
 			First: timestamp(s.First), Last: timestamp(s.Last), TSvalMonotonic: s.TSvalMonotonic, TimestampClocks: s.TimestampClocks,
 			ClockRateHz: s.ClockRate, PerConnectionOffsets: s.PerConnectionOffsets, Verdict: s.Verdict})
 	}
