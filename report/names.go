@@ -26,7 +26,21 @@ import (
 
 // EscapeName returns a name as it is written in JSON output.
 func EscapeName(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, '\\') {
+	return escapeName(s, func(r rune) bool { return r == '\\' })
+}
+
+// escapeName writes s with the bytes that are not UTF-8 as \xNN and the
+// runes that escape reports as Go quotes them ('\\' as \\, a newline as
+// \n).
+func escapeName(s string, escape func(rune) bool) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || escape(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	var b strings.Builder
@@ -35,8 +49,9 @@ func EscapeName(s string) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
+		case escape(r):
+			q := strconv.QuoteRune(r) // '\\', '\n', '\x1b', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -87,33 +102,7 @@ func UnescapeName(s string) (string, error) {
 // control characters (C0, DEL, C1), line and paragraph separators and the
 // bidirectional formatting characters escaped as Go writes them (\n,
 // \x1b, \u202e). Printable text is left alone.
-func DisplayName(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || hostileRune(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case hostileRune(r):
-			q := strconv.QuoteRune(r) // '\n', '\x1b', '\u202e'
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
+func DisplayName(s string) string { return escapeName(s, hostileRune) }
 
 // hostileRune reports whether r changes how a terminal shows what follows
 // it rather than showing itself.

@@ -237,15 +237,9 @@ func caseLine(c CaseSummary) caseJSON {
 	return j
 }
 
-// escapeAll escapes names, or messages that hold names, for JSON: never
+// escapeAll escapes names, or messages that hold them, for JSON: never
 // null.
-func escapeAll(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[i] = EscapeName(v)
-	}
-	return out
-}
+func escapeAll(s []string) []string { return mapAll(s, EscapeName) }
 
 // unescapeAll reverses escapeAll.
 func unescapeAll(s []string) ([]string, error) {
@@ -456,10 +450,13 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 }
 
 // displayAll applies DisplayName to names, or messages that hold them.
-func displayAll(s []string) []string {
+func displayAll(s []string) []string { return mapAll(s, DisplayName) }
+
+// mapAll returns f of each of s, never nil.
+func mapAll(s []string, f func(string) string) []string {
 	out := make([]string, len(s))
 	for i, v := range s {
-		out[i] = DisplayName(v)
+		out[i] = f(v)
 	}
 	return out
 }

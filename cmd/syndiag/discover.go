@@ -189,16 +189,23 @@ func linkProblem(err error) string {
 	return "link: " + unwrapPath(err).Error()
 }
 
-// checkRegular refuses an open file that is not a regular file.
-func checkRegular(f *os.File) error {
-	st, err := f.Stat()
+// openRegular opens a file found while walking a folder, and refuses it
+// unless it is a regular file. It opens with O_NONBLOCK, so that a file
+// replaced by a FIFO after the walk cannot block the run either.
+func openRegular(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("not a regular file (a %s): left out", fileKind(st.Mode()))
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("not a regular file (a %s): left out", fileKind(st.Mode()))
 	}
-	return nil
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // roleByName gives a pair its sides when the names tell them: one name

@@ -110,7 +110,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order), json, or html (an index page and a report per case beside it; needs -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the output to this file instead of standard output")
 	fs.IntVarP(&opt.jobs, "jobs", "j", runtime.NumCPU(), "cases analyzed at once; memory grows with it, not with the number of files")
-	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture")
+	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1)")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a case has a finding of at least this severity: info, warning, critical or none")
 	fs.StringVar(&opt.shard, "shard", "", "analyze only shard i of n (i/n, from 1/n to n/n): split one file list over n machines; the jsonl outputs of all shards concatenate")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved triage output (jsonl or json) and exit 3 when a finding appeared, disappeared or changed severity")
