@@ -418,7 +418,9 @@ func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progre
 			for _, f := range c.files {
 				files = append(files, f.path)
 			}
-			s = &report.CaseSummary{Name: c.name, Internal: fmt.Sprintf("%s: %s", strings.Join(files, ", "), internalError(v, debug.Stack()))}
+			msg := fmt.Sprintf("%s: %s", strings.Join(files, ", "), internalError(v, debug.Stack()))
+			// In errors[] too, where the HTML index and scripts look.
+			s = &report.CaseSummary{Name: c.name, Internal: msg, Errors: []string{msg}}
 			for _, f := range c.files {
 				s.Files = append(s.Files, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: "internal error"})
 			}
