@@ -33,8 +33,8 @@ func (v *view) acceptOccupancy(server netip.AddrPort) ([]queueStep, bool) {
 			continue
 		}
 		enter := a.ThirdACK
-		if last := a.SYNACKs[len(a.SYNACKs)-1].Time; last > enter {
-			enter = last
+		if n := len(a.SYNACKs); n > 0 && a.SYNACKs[n-1].Time > enter {
+			enter = a.SYNACKs[n-1].Time
 		}
 		leave := int64(0)
 		if a.FirstData[1] != 0 {

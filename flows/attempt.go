@@ -83,6 +83,11 @@ type Attempt struct {
 	// ThirdACK is the first client ACK of the server's SYN-ACK.
 	ThirdACK      int64
 	ThirdACKFrame int64
+	// SYNACKUnseen is set when the handshake completed on a SYN-ACK the
+	// capture does not hold: the client acknowledged it, or the server
+	// sent data or acknowledged exactly the SYN. SYNACKs is then empty,
+	// and ThirdACK is the first packet that showed the handshake done.
+	SYNACKUnseen bool
 	Resets        []Reset
 	ICMP          []ICMPError
 

@@ -157,6 +157,13 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	if w := c.EvictionWarning(); w != "" {
 		c.leftOut = append(c.leftOut, w)
 	}
+	if n := c.Tracker.UnseenSYNACKs; n > 0 {
+		what := fmt.Sprintf("%d handshakes completed", n)
+		if n == 1 {
+			what = "1 handshake completed"
+		}
+		c.leftOut = append(c.leftOut, what+" on a SYN-ACK the capture does not hold (the client acknowledged it, or the server already sent data): the capture misses packets of one direction (asymmetric routing, a tap or SPAN port that sees one side, a capture filter), so what it shows as unanswered may have been answered")
+	}
 	c.Warnings = append(c.Warnings, c.leftOut...)
 	if c.Err != nil {
 		c.Warnings = append(c.Warnings, "stopped early: "+c.Err.Error()+"; everything before it was analyzed")

@@ -39,6 +39,9 @@ type conn struct {
 	filterSlot uint16
 	inFilter   bool
 	afterEst   int // packets looked at since the third ACK
+	// srvNext is the sequence number after the server's data seen before
+	// the third ACK (0 when none): how far a cumulative third ACK reaches.
+	srvNext uint32
 	fin        [2]bool
 	gone       bool
 }
@@ -69,6 +72,9 @@ type TrackerStats struct {
 	OrphanSYNACKs int64
 	// OrphanICMP counts ICMP errors quoting TCP of no known attempt.
 	OrphanICMP int64
+	// UnseenSYNACKs counts handshakes that completed on a SYN-ACK the
+	// capture does not hold (Attempt.SYNACKUnseen).
+	UnseenSYNACKs int64
 	// AfterEviction counts the packets that arrived for attempts already
 	// evicted, while they were among the last MaxRecentEvicted (or MaxOpen,
 	// if fewer) evicted: they
@@ -237,11 +243,26 @@ func (t *Tracker) segment(c *conn, s *Segment, fromClient bool) {
 		c.FirstData[dir] = s.Time
 	}
 	switch {
+	case c.state == stSYNSent && s.Flags&ACK != 0 && (fromClient || s.Payload > 0 || s.Ack == c.ISN+1):
+		// A SYN-ACK the capture does not hold: the client acknowledges
+		// it, or the server sends data or acknowledges exactly the SYN,
+		// as only an end that completed this handshake does. One
+		// direction of the capture is missing packets (asymmetric routing,
+		// a tap or SPAN port that sees one side, a filter), or the SYN-ACK
+		// was captured before the SYN.
+		c.SYNACKUnseen = true
+		c.ThirdACK, c.ThirdACKFrame = s.Time, s.Frame
+		t.Stats.UnseenSYNACKs++
+		t.setState(c, stEstablished)
 	case c.state == stSYNSent && !fromClient && s.Flags&ACK != 0 && s.Flags&FIN == 0:
 		c.AckAnswers = append(c.AckAnswers, s.transmission())
-	case c.state == stSYNReceived && fromClient && s.Flags&ACK != 0 && s.Ack == c.SYNACKs[len(c.SYNACKs)-1].Seq+1:
+	case c.state == stSYNReceived && fromClient && s.Flags&ACK != 0 && c.acks(s.Ack):
 		c.ThirdACK, c.ThirdACKFrame = s.Time, s.Frame
 		t.setState(c, stEstablished)
+	case c.state == stSYNReceived && !fromClient && s.Payload > 0:
+		if end := s.Seq + uint32(s.Payload); c.srvNext == 0 || end-c.srvNext < 1<<31 {
+			c.srvNext = end
+		}
 	}
 	if c.state == stEstablished {
 		c.afterEst++
@@ -266,6 +287,18 @@ func (t *Tracker) segment(c *conn, s *Segment, fromClient bool) {
 			t.setState(c, stClosing)
 		}
 	}
+}
+
+// acks reports whether a client's acknowledgment number is the third ACK
+// of the last SYN-ACK: ISN+1, or further when the capture missed the bare
+// third ACK and the client segment it holds already acknowledges data the
+// server sent (a cumulative ACK) — but never past that data.
+func (c *conn) acks(ack uint32) bool {
+	next := c.SYNACKs[len(c.SYNACKs)-1].Seq + 1
+	if ack == next {
+		return true
+	}
+	return c.srvNext != 0 && ack-next <= c.srvNext-next
 }
 
 // noteTSval tracks the last timestamp each side received, from the first FIN

@@ -259,6 +259,55 @@ func TestTrackerAnswers(t *testing.T) {
 			stats: TrackerStats{Attempts: 1, MaxOpen: DefaultMaxOpen, PeakOpen: 1},
 		},
 		{
+			desc: "a client ACK after its SYN: the handshake completed on a SYN-ACK the capture missed",
+			segs: []tcpSpec{syn, {src: syn.src, dst: syn.dst, seq: syn.seq + 1, ack: 78, flags: ACK}},
+			check: func(a *Attempt) string {
+				if !a.Established() || !a.SYNACKUnseen || len(a.SYNACKs) != 0 || len(a.AckAnswers) != 0 {
+					return fmt.Sprintf("established %v, unseen %v, SYN-ACKs %d, ACK answers %d", a.Established(), a.SYNACKUnseen, len(a.SYNACKs), len(a.AckAnswers))
+				}
+				return ""
+			},
+			stats: TrackerStats{Attempts: 1, MaxOpen: DefaultMaxOpen, PeakOpen: 1, UnseenSYNACKs: 1},
+		},
+		{
+			desc: "server data acknowledging the SYN: not a stale-tuple ACK but a missed SYN-ACK",
+			segs: []tcpSpec{syn, {src: syn.dst, dst: syn.src, seq: 78, ack: syn.seq + 1, flags: ACK | PSH, payload: 82}},
+			check: func(a *Attempt) string {
+				if !a.SYNACKUnseen || len(a.AckAnswers) != 0 || a.FirstData[1] == 0 {
+					return fmt.Sprintf("unseen %v, ACK answers %d, server data at %d", a.SYNACKUnseen, len(a.AckAnswers), a.FirstData[1])
+				}
+				return ""
+			},
+			stats: TrackerStats{Attempts: 1, MaxOpen: DefaultMaxOpen, PeakOpen: 1, UnseenSYNACKs: 1},
+		},
+		{
+			desc: "a bare ACK for another sequence number answers the SYN (TIME_WAIT, challenge ACK)",
+			segs: []tcpSpec{syn, {src: syn.dst, dst: syn.src, seq: 5000, ack: 12345, flags: ACK}},
+			check: func(a *Attempt) string {
+				if a.Established() || a.SYNACKUnseen || len(a.AckAnswers) != 1 {
+					return fmt.Sprintf("established %v, unseen %v, ACK answers %d", a.Established(), a.SYNACKUnseen, len(a.AckAnswers))
+				}
+				return ""
+			},
+			stats: TrackerStats{Attempts: 1, MaxOpen: DefaultMaxOpen, PeakOpen: 1},
+		},
+		{
+			desc: "a cumulative third ACK: the bare ACK missed, the client acknowledges the server's data",
+			segs: []tcpSpec{
+				syn,
+				{src: syn.dst, dst: syn.src, seq: 77, ack: syn.seq + 1, flags: SYN | ACK},
+				{src: syn.dst, dst: syn.src, seq: 78, ack: syn.seq + 1, flags: ACK | PSH, payload: 21},
+				{src: syn.src, dst: syn.dst, seq: syn.seq + 1, ack: 99, flags: ACK},
+			},
+			check: func(a *Attempt) string {
+				if !a.Established() || a.SYNACKUnseen {
+					return fmt.Sprintf("established %v, unseen %v", a.Established(), a.SYNACKUnseen)
+				}
+				return ""
+			},
+			stats: TrackerStats{Attempts: 1, MaxOpen: DefaultMaxOpen, PeakOpen: 1},
+		},
+		{
 			desc:  "a SYN-ACK of no SYN is an orphan",
 			segs:  []tcpSpec{{src: syn.dst, dst: syn.src, seq: 77, ack: 1, flags: SYN | ACK}},
 			stats: TrackerStats{MaxOpen: DefaultMaxOpen, OrphanSYNACKs: 1},
