@@ -88,8 +88,8 @@ type Attempt struct {
 	// sent data or acknowledged exactly the SYN. SYNACKs is then empty,
 	// and ThirdACK is the first packet that showed the handshake done.
 	SYNACKUnseen bool
-	Resets        []Reset
-	ICMP          []ICMPError
+	Resets       []Reset
+	ICMP         []ICMPError
 
 	// FirstData holds when payload was first seen from the client [0] and
 	// from the server [1]; 0 if never.

@@ -42,8 +42,8 @@ type conn struct {
 	// srvNext is the sequence number after the server's data seen before
 	// the third ACK (0 when none): how far a cumulative third ACK reaches.
 	srvNext uint32
-	fin        [2]bool
-	gone       bool
+	fin     [2]bool
+	gone    bool
 }
 
 // Timeouts in capture time. Linux gives up a SYN after ~127 s with the
