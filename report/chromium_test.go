@@ -225,10 +225,12 @@ type tab struct {
 	mu sync.Mutex
 	// loads are the navigations (by loader ID) whose load event fired.
 	loads map[string]bool
-	// console holds what the page logged: console calls, uncaught
-	// exceptions, and the browser's own messages about it (a request the
-	// Content-Security-Policy blocked, a resource that failed to load).
+	// console holds what the pages logged: console calls, uncaught
+	// exceptions, and the browser's own messages about them (a request
+	// the Content-Security-Policy blocked, a resource that failed to
+	// load). The current page's start at from.
 	console []string
+	from    int
 }
 
 // event records what a page logged, and its loads.
@@ -287,6 +289,25 @@ func (p *tab) event(m *cdpMessage) {
 	p.mu.Unlock()
 }
 
+// openTabs opens n tabs for the pages of t's subtests to share, one page at
+// a time each (see borrow): a new tab costs a renderer process, about as
+// much as the page. t's cleanup closes them.
+func (b *browser) openTabs(t *testing.T, n, width, height int) chan *tab {
+	t.Helper()
+	pool := make(chan *tab, n)
+	for range n {
+		pool <- b.open(t, width, height)
+	}
+	return pool
+}
+
+// borrow takes a tab from the pool until t ends.
+func borrow(t *testing.T, pool chan *tab) *tab {
+	p := <-pool
+	t.Cleanup(func() { pool <- p })
+	return p
+}
+
 // open opens a tab in a window of its own, with a viewport of the size
 // given, and with its console messages and its loads reported; t's cleanup
 // closes it.
@@ -331,9 +352,13 @@ func (p *tab) call(t *testing.T, method string, params, result any) {
 
 // load navigates to a file and waits for its load event, and then for a
 // script to run after it, so that what the page logged while loading has
-// been reported (chromium sends a session's messages in order).
+// been reported (chromium sends a session's messages in order). What the
+// tab's previous page logged after it was checked counts as this page's.
 func (p *tab) load(t *testing.T, file string) {
 	t.Helper()
+	p.mu.Lock()
+	p.from = len(p.console)
+	p.mu.Unlock()
 	var nav struct{ LoaderID, ErrorText string }
 	p.call(t, "Page.navigate", map[string]any{"url": "file://" + file}, &nav)
 	if nav.ErrorText != "" {
@@ -359,11 +384,11 @@ func (p *tab) load(t *testing.T, file string) {
 	p.eval(t, "0")
 }
 
-// logged returns what the page logged so far.
+// logged returns what the current page logged so far.
 func (p *tab) logged() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]string(nil), p.console...)
+	return append([]string(nil), p.console[p.from:]...)
 }
 
 // eval evaluates a JavaScript expression in the page and returns its value

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,8 +22,8 @@ var consoleLine = regexp.MustCompile(`(?m)^.*(:CONSOLE|Uncaught|Content Security
 // model has, the page must log nothing (no script error, no request the
 // Content-Security-Policy blocked), and the screenshot must not be blank.
 // A page that breaks those rules must fail the same checks. One browser
-// renders all the pages, each in a tab of its own, several at once; what
-// they logged is checked twice, in the DevTools events of each tab and, once
+// renders all the pages, in as many tabs as pages run at once; what they
+// logged is checked twice, in the DevTools events of each tab and, once
 // they are all done, in chromium's log.
 func TestHTMLBrowser(t *testing.T) {
 	if _, err := exec.LookPath("chromium"); err != nil {
@@ -38,8 +39,8 @@ func TestHTMLBrowser(t *testing.T) {
 	b := startBrowser(t)
 	const badPage = "negative-control.html"
 	var badLoaded atomic.Bool // unless -run left the negative control out
-	// Cleanups run after the parallel subtests, and this one before
-	// startBrowser's.
+	// Cleanups run after the parallel subtests, last in first out: this
+	// one after the tabs are closed and before startBrowser's.
 	t.Cleanup(func() {
 		log, err := b.close()
 		if err != nil {
@@ -57,6 +58,7 @@ func TestHTMLBrowser(t *testing.T) {
 			t.Error("chromium's log has no console line about the negative control's blocked image: the check above would see nothing")
 		}
 	})
+	tabs := b.openTabs(t, runtime.GOMAXPROCS(0), 1280, 2400)
 	t.Run("negative-control", func(t *testing.T) {
 		t.Parallel()
 		page := filepath.Join(dir, badPage)
@@ -64,7 +66,7 @@ func TestHTMLBrowser(t *testing.T) {
 		if err := os.WriteFile(page, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := b.open(t, 1280, 2400)
+		p := borrow(t, tabs)
 		p.load(t, page)
 		badLoaded.Store(true)
 		if len(p.logged()) == 0 {
@@ -90,7 +92,7 @@ func TestHTMLBrowser(t *testing.T) {
 			if err := os.WriteFile(page, html.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			p := b.open(t, 1280, 2400)
+			p := borrow(t, tabs)
 			p.load(t, page)
 			dom, shot := p.dom(t), p.screenshot(t)
 			checkConsole(t, p)
@@ -127,7 +129,7 @@ func TestHTMLBrowser(t *testing.T) {
 		if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := b.open(t, 1280, 2400)
+		p := borrow(t, tabs)
 		p.load(t, page)
 		dom := p.dom(t)
 		checkConsole(t, p)
