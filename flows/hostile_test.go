@@ -194,18 +194,23 @@ func TestTrackerAfterEviction(t *testing.T) {
 	if st := r.tr.Stats; st.Attempts != 4 || st.Evicted != 2 || first.AfterEviction.SYNs != 1 {
 		t.Errorf("after a SYN with a new ISN: %+v, and the evicted attempt counts %d SYNs; want 4 attempts, 2 evicted, 1 SYN", st, first.AfterEviction.SYNs)
 	}
-	// Only MaxOpen (2) evicted attempts are remembered: evict two more, and
-	// the SYN-ACK of the attempt evicted first is an orphan.
-	r.send(3_000_000, spoofed(3))
-	r.send(3_001_000, spoofed(4))
+	// Only MinRecentEvicted evicted attempts are remembered (the cap is
+	// smaller): evict that many more, and the SYN-ACK of the attempt
+	// evicted first is an orphan.
+	for i := range MinRecentEvicted {
+		r.send(3_000_000+int64(i), spoofed(3+i))
+	}
 	one := spoofed(1)
 	r.send(4_000_000, tcpSpec{src: one.dst, dst: one.src, seq: 6000, ack: one.seq + 1, flags: SYN | ACK})
 	if st := r.tr.Stats; st.OrphanSYNACKs != 1 || st.AfterEviction.SYNACKs != 1 {
 		t.Errorf("stats %+v: want the forgotten attempt's SYN-ACK as an orphan", st)
 	}
+	if n := len(r.tr.recent); n != MinRecentEvicted {
+		t.Errorf("%d evicted attempts remembered, want %d", n, MinRecentEvicted)
+	}
 	r.tr.Flush()
-	if len(r.emitted) != 6 {
-		t.Errorf("%d attempts emitted, want 6: %v", len(r.emitted), r.clients())
+	if want := 4 + MinRecentEvicted; len(r.emitted) != want {
+		t.Errorf("%d attempts emitted, want %d", len(r.emitted), want)
 	}
 }
 

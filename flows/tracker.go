@@ -76,8 +76,8 @@ type TrackerStats struct {
 	// capture does not hold (Attempt.SYNACKUnseen).
 	UnseenSYNACKs int64
 	// AfterEviction counts the packets that arrived for attempts already
-	// evicted, while they were among the last MaxRecentEvicted (or MaxOpen,
-	// if fewer) evicted: they
+	// evicted, while they were among the last evicted (see
+	// MaxRecentEvicted): they
 	// are added to the evicted Attempt's own AfterEviction, and are not
 	// orphans. AnsweredAfterEviction counts the evicted attempts that got
 	// a SYN-ACK, a RST or an ICMP error after they were evicted.
@@ -107,11 +107,16 @@ type Tracker struct {
 	Stats      TrackerStats
 }
 
-// MaxRecentEvicted bounds the evicted attempts a Tracker remembers (it
-// remembers at most MaxOpen), so that a flood cannot grow it much past the
-// cap: a remembered attempt costs less than an open one, since its Attempt
-// is the caller's already.
-const MaxRecentEvicted = 1 << 16
+// MaxRecentEvicted bounds the evicted attempts a Tracker remembers, so that
+// a flood cannot grow it much past the cap: a remembered attempt costs less
+// than an open one, since its Attempt is the caller's already. It
+// remembers MaxOpen of them, but at least MinRecentEvicted, since a small
+// cap under a flood evicts many attempts in the second before their
+// SYN-ACKs are retransmitted.
+const (
+	MaxRecentEvicted = 1 << 16
+	MinRecentEvicted = 4096
+)
 
 // DefaultMaxOpen is the default cap on attempts tracked at once. An open
 // attempt costs a few hundred bytes, so the cap bounds the tracker near
@@ -127,7 +132,7 @@ func NewTracker(maxOpen int, emit func(*Attempt)) *Tracker {
 	}
 	t := &Tracker{conns: make(map[flowKey]*conn), emit: emit}
 	t.Stats.MaxOpen = maxOpen
-	t.recentMax = min(maxOpen, MaxRecentEvicted)
+	t.recentMax = min(max(maxOpen, MinRecentEvicted), MaxRecentEvicted)
 	t.queues[0].timeout = handshakeIdle
 	t.queues[1].timeout = math.MaxInt64
 	t.queues[2].timeout = closingIdle
