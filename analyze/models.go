@@ -280,7 +280,7 @@ func (v *view) staleTimeWait() *Finding {
 	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", plural(len(idx), "connection"))
 	e := fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d)", a.Client, a.Server, Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1)
 	if resyn, ok := reSYN(a); ok {
-		e += fmt.Sprintf("; the client answered it with a RST and sent its SYN again %s later: a re-SYN armed at TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process), which costs milliseconds, not a retransmission timeout", Since(resyn))
+		e += fmt.Sprintf("; the client answered it with a RST and sent its SYN again %s after that: a re-SYN armed at TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process), which costs milliseconds, not a retransmission timeout", Since(resyn))
 	} else {
 		e += "; a Linux client answers it with a RST and sends its SYN again a few milliseconds later (TCP_TIMEOUT_MIN, tcp_rcv_synsent_state_process): the cost is small unless the server keeps answering with ACKs"
 	}
@@ -293,13 +293,19 @@ func (v *view) staleTimeWait() *Finding {
 	return f
 }
 
-// reSYN returns how long after the server's first bare ACK the client sent
-// its SYN again.
+// reSYN returns how long after its RST to the server's first bare ACK the
+// client sent its SYN again (after the ACK, where its RST was not captured).
 func reSYN(a *Attempt) (int64, bool) {
 	if len(a.AckAnswers) == 0 {
 		return 0, false
 	}
 	t := a.AckAnswers[0].Time
+	for _, r := range a.Resets {
+		if !r.FromServer && r.Time >= t {
+			t = r.Time
+			break
+		}
+	}
 	for _, s := range a.SYNs {
 		if s.Time > t {
 			return s.Time - t, true
@@ -320,9 +326,11 @@ func (v *view) retransmissionDelay() *Finding {
 			continue
 		}
 		answered++
-		if a.Retransmissions() > 0 {
+		// A re-SYN after a bare ACK costs milliseconds; stale_timewait
+		// says so. Only timer retransmissions delay a connect.
+		if n := a.Retransmissions() - a.ReSYNs; n > 0 {
 			idx = append(idx, i)
-			extra[a.Retransmissions()]++
+			extra[n]++
 		}
 	}
 	if len(idx) == 0 {

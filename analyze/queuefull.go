@@ -24,12 +24,19 @@ type queueFit struct {
 	waitedMax                              int64 // the longest a request waited for its reply
 }
 
-// Thresholds of the fit: nearly every lost SYN met a full queue (the rest
-// may be strays lost on the path), nearly no answered SYN did, and there
-// are enough lost ones to tell.
+// Thresholds of the fit. Nearly every lost SYN met a full queue (the rest
+// may be strays lost on the path), and most of them met it at exactly its
+// size: a full queue is a plateau, and drops it explains sit on it. Few
+// answered SYNs came while the model counted that many: it counts a
+// handshake until the server's first reply, so when the application drains
+// the queue and a burst of retransmitted SYNs is accepted at once, it counts
+// more than the queue held — but a firewall or a path that drops SYNs while
+// the server is merely slow to reply shows as many answered SYNs at that
+// count as lost ones. And there are enough lost ones to tell.
 const (
 	fitLostShare     = 0.9
-	fitAnsweredShare = 0.05
+	fitPlateauShare  = 0.5
+	fitAnsweredShare = 0.25
 	fitMinLost       = 3
 	// fitMinCapacity: one or two handshakes waiting for their reply is a
 	// slow request, not a queue; listen(1) admits 2.
@@ -72,10 +79,17 @@ func (v *view) fitQueueToDrops(server netip.AddrPort, steps []queueStep, claimed
 	if best.capacity < fitMinCapacity {
 		return queueFit{}, false
 	}
+	plateau := 0
 	for _, n := range lost {
 		if n >= best.capacity {
 			best.lostFull++
 		}
+		if n == best.capacity {
+			plateau++
+		}
+	}
+	if float64(plateau) < fitPlateauShare*float64(best.lost) {
+		return queueFit{}, false
 	}
 	for _, n := range answered {
 		if n >= best.capacity {

@@ -248,7 +248,7 @@ const acceptQueueAdvice = "Find why the application accepts slowly (a blocked ac
 func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []period, dropped []int, syns int, sources map[netip.Addr]bool) *Finding {
 	f := &Finding{Kind: KindAcceptQueueOverflow, Severity: Critical, attempts: dropped, figures: modelFigures{droppedSYNs: syns, queueHeld: fit.capacity}}
 	conf := 0.6
-	if fit.lostFull == fit.lost && fit.answeredFull == 0 {
+	if fit.lostFull == fit.lost && float64(fit.answeredFull) <= 0.05*float64(fit.answered) {
 		conf += 0.15
 	}
 	if fit.waitedMax >= int64(time.Second) {
@@ -276,6 +276,9 @@ func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []pe
 func fitEvidence(fit queueFit) string {
 	s := fmt.Sprintf("%d of %d unanswered SYNs came while %d or more completed handshakes were waiting for the application (their requests unanswered, for up to %s), and %d of %d answered SYNs came while fewer waited: the drops start and end with the queue",
 		fit.lostFull, fit.lost, fit.capacity, Since(fit.waitedMax), fit.answered-fit.answeredFull, fit.answered)
+	if fit.answeredFull > 0 {
+		s += fmt.Sprintf(" (the other %d came while the model counted more than the queue holds: it counts a handshake until the server's first reply, a little after accept(), and runs high when a burst is accepted at once)", fit.answeredFull)
+	}
 	return s
 }
 

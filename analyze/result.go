@@ -53,6 +53,10 @@ type Attempt struct {
 	// retransmission, in seconds; -1 when the SYN was not retransmitted.
 	InitialRTO float64
 	Schedule   Schedule
+	// ReSYNs counts the SYNs sent again at TCP_TIMEOUT_MIN after a bare ACK
+	// answered the previous one (tcp_rcv_synsent_state_process): among the
+	// retransmissions, but costing milliseconds, not a timeout.
+	ReSYNs int
 	// RetryOf is the index in Result.Attempts of the failed attempt this one
 	// retries (same client address and server, a new port or ISN, soon
 	// after), or -1.
@@ -178,6 +182,7 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 	for i, s := range a.SYNs {
 		if i > 0 && ackAnswered(a, a.SYNs[i-1].Time, s.Time) {
 			times = times[:0]
+			at.ReSYNs++
 		}
 		times = append(times, s.Time)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -160,6 +162,74 @@ func TestTrustSYNACKRace(t *testing.T) {
 	}
 }
 
+// TestRetryLinks: in app-retry one application on 198.18.1.11 retries a
+// refused connect three times, 0.5 s apart, while another thread and
+// another host connect on their own, overlapping it; 198.18.1.12 retries
+// once. At the client, where the capture shows when each failure reached
+// the application, the links must be the truth's count, never join two
+// attempts that overlap, and never shrink the failures counted.
+func TestRetryLinks(t *testing.T) {
+	get := trustFigure(t)
+	const s, file = "app-retry", "client-lan.pcap"
+	truth := trustRows(t, s, file, "attempt_")
+	res := readCapture(t, filepath.Join(trustDir, s, file))
+	links, failed := 0, 0
+	for _, a := range res.Attempts {
+		if a.Outcome.Failed() {
+			failed++
+		}
+		if a.RetryOf < 0 {
+			continue
+		}
+		links++
+		p := res.Attempts[a.RetryOf]
+		if !p.Outcome.Failed() {
+			t.Errorf("%v linked to %v, which did not fail", a.Client, p.Client)
+		}
+		row := truth[fmt.Sprint(a.Client.Port())]
+		if strings.Contains(row, "overlaps=") && slices.Contains(strings.Split(strings.SplitN(row, "overlaps=", 2)[1], ","), fmt.Sprint(p.Client.Port())) {
+			t.Errorf("%v linked as a retry of %v, which it overlaps (%s)", a.Client, p.Client, row)
+		}
+	}
+	if want := get(s, file, "retries"); links != want {
+		t.Errorf("%d retry links, want %d", links, want)
+	}
+	if want := get(s, file, "failed_attempts"); failed != want {
+		t.Errorf("%d failed attempts, want %d", failed, want)
+	}
+	sum, retried := 0, 0
+	for _, src := range res.Sources {
+		sum += src.Failed
+		retried += src.Retried
+	}
+	if sum != failed {
+		t.Errorf("the sources count %d failures, the attempts %d: retries must not hide failures", sum, failed)
+	}
+	if want := get(s, file, "failed_attempts_retried"); retried != want {
+		t.Errorf("%d failures retried, want %d", retried, want)
+	}
+}
+
+// trustRows returns the truth rows of one capture whose metric starts with
+// prefix, keyed by the rest of the metric.
+func trustRows(t *testing.T, scenario, file, prefix string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(trustDir, "truth.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) >= 4 && c[0] == scenario && c[1] == file && strings.HasPrefix(c[2], prefix) {
+			out[strings.TrimPrefix(c[2], prefix)] = c[3]
+		}
+	}
+	return out
+}
+
 func kinds(res *Result) []string {
 	var out []string
 	for _, f := range res.Findings {
@@ -168,31 +238,77 @@ func kinds(res *Result) []string {
 	return out
 }
 
-// TestNoRetryLinks: in accept-overflow-abort1 the client programs never
-// retry (connect() succeeds, then ECONNRESET ends the connection), and in
-// firewall-drop-mixed the blocked host's second phase is planned, not a
-// retry: attempts that overlap, or from a source whose timestamp clocks
-// cannot tell hosts apart, must not be linked — and failures are counted
-// each, linked or not.
-func TestNoRetryLinks(t *testing.T) {
-	for _, sc := range []string{"accept-overflow-abort1", "firewall-drop-mixed"} {
-		for _, file := range []string{"server.pcap", "client-lan.pcap"} {
-			res := readCapture(t, filepath.Join("..", "testdata", "scenarios", sc, file))
-			failed := 0
-			for _, a := range res.Attempts {
-				if a.RetryOf >= 0 {
-					t.Errorf("%s/%s: %v linked as a retry of %v", sc, file, a.Client, res.Attempts[a.RetryOf].Client)
-				}
-				if a.Outcome.Failed() {
-					failed++
-				}
+// TestCaptureStopped: the captures stop at 2.5 s while four clients are
+// still retransmitting SYNs that a firewall drops (one sent its only SYN
+// half a second before the end). None gave up within the capture: none may
+// be called unanswered or said to have given up.
+func TestCaptureStopped(t *testing.T) {
+	get := trustFigure(t)
+	const s = "capture-stopped"
+	for _, file := range []string{"server.pcap", "client-lan.pcap"} {
+		trying := trustRows(t, s, file, "still_trying_at_stop_")
+		if len(trying) != get(s, file, "attempts_trying_at_stop") {
+			t.Fatalf("%s: %d still_trying rows, truth says %d", file, len(trying), get(s, file, "attempts_trying_at_stop"))
+		}
+		res := readCapture(t, filepath.Join(trustDir, s, file))
+		n := 0
+		for _, a := range res.Attempts {
+			if trying[fmt.Sprint(a.Client.Port())] != "yes" {
+				continue
 			}
-			sum := 0
-			for _, s := range res.Sources {
-				sum += s.Failed
+			n++
+			if a.Outcome != Incomplete || a.Schedule.GaveUp {
+				t.Errorf("%s %v: outcome %s, gave up %v; the client was still trying when the capture stopped", file, a.Client, a.Outcome, a.Schedule.GaveUp)
 			}
-			if sum != failed {
-				t.Errorf("%s/%s: sources count %d failures, the attempts %d", sc, file, sum, failed)
+		}
+		if n != len(trying) {
+			t.Errorf("%s: found %d of the %d attempts still trying", file, n, len(trying))
+		}
+		for _, a := range res.Attempts {
+			if a.Outcome == Unanswered {
+				t.Errorf("%s %v: unanswered, but no client gave up within the capture (attempts_gave_up_in_capture %d)", file, a.Client, get(s, file, "attempts_gave_up_in_capture"))
+			}
+		}
+		if f := findingOf(res, KindServerSilentDrop); f == nil || f.Severity == Critical {
+			t.Errorf("%s: findings %v, want a server_silent_drop below critical (a firewall drops them; few attempts)", file, kinds(res))
+		}
+	}
+}
+
+// TestStaleTimeWait: a SYN that meets a connection the server still holds
+// on the same 4-tuple is answered with a bare ACK; the client resets it and
+// sends its SYN again after TCP_TIMEOUT_MIN. That costs milliseconds: no
+// retransmission delay, no initial RTO, and the finding says how long.
+func TestStaleTimeWait(t *testing.T) {
+	get := trustFigure(t)
+	const s = "stale-timewait"
+	for _, file := range []string{"server.pcap", "client-lan.pcap"} {
+		res := readCapture(t, filepath.Join(trustDir, s, file))
+		f := findingOf(res, KindStaleTimeWait)
+		if f == nil || f.AffectedAttempts != get(s, file, "stale_attempts") {
+			t.Fatalf("%s: findings %v, want stale_timewait on %d attempts", file, kinds(res), get(s, file, "stale_attempts"))
+		}
+		gaps := trustRows(t, s, file, "rst_to_resyn_ms_")
+		a := res.Attempts[0]
+		for _, x := range res.Attempts {
+			if len(x.AckAnswers) > 0 {
+				a = x
+				break
+			}
+		}
+		ms, err := strconv.ParseFloat(gaps[fmt.Sprint(a.Client.Port())], 64)
+		if err != nil {
+			t.Fatalf("%s: no rst_to_resyn_ms for %v", file, a.Client)
+		}
+		if want := fmt.Sprintf("sent its SYN again %d ms after that", int(ms)); !hasEvidence(f, want) {
+			t.Errorf("%s: evidence lacks %q:\n%s", file, want, strings.Join(f.Evidence, "\n"))
+		}
+		if findingOf(res, KindSYNRetransmitDelay) != nil {
+			t.Errorf("%s: a syn_retransmission_delay finding for re-SYNs that cost milliseconds", file)
+		}
+		for _, x := range res.Attempts {
+			if len(x.AckAnswers) > 0 && (x.ReSYNs != 1 || x.InitialRTO >= 0 || x.Outcome != Established) {
+				t.Errorf("%s %v: re-SYNs %d, initial RTO %.3f, outcome %s; want 1, none, established", file, x.Client, x.ReSYNs, x.InitialRTO, x.Outcome)
 			}
 		}
 	}

@@ -38,26 +38,30 @@ const retryWindow = 30e9
 // starts after the failure ended — after the RST or ICMP error, or once the
 // client had given up — and within retryWindow of it. Attempts that overlap
 // are two connections, never a retry. Behind a NAT one address is many
-// hosts: there the two SYNs must also carry the same timestamp clock, which
-// only kernels with per-host timestamp offsets show; where the source's
-// offsets change per connection, nothing ties two attempts to one host and
-// none is linked.
+// hosts: where its timestamp clocks show them (kernels with per-host
+// offsets), the two SYNs must also carry the same clock. What the capture
+// cannot tell is intent: a new connection that happens to follow a failure
+// looks the same, and the reports say so.
 func (v *view) linkRetries() {
 	type key struct {
 		client netip.Addr
 		server netip.AddrPort
 	}
 	shared := v.sharedSources()
+	rtt := v.roundTrip()
 	lastFailed := map[key][]int{}
 	for _, i := range v.attempts {
 		a := v.at(i)
 		k := key{a.Client.Addr(), a.Server}
-		for _, j := range slices.Backward(lastFailed[k]) {
+		// The most recent failure not yet retried: each failure is
+		// retried once, and a retry that fails in turn is retried next.
+		for n, j := range slices.Backward(lastFailed[k]) {
 			p := v.at(j)
-			end := failureEnd(p)
+			end := failureEnd(p) + rtt
 			if a.FirstSYN() > end && a.FirstSYN()-end <= retryWindow && (a.Client != p.Client || a.ISN != p.ISN) &&
 				(!shared[k.client] || sameClock(p, a)) {
 				a.RetryOf = j
+				lastFailed[k] = slices.Delete(lastFailed[k], n, n+1)
 				break
 			}
 		}
@@ -103,9 +107,33 @@ func failureEnd(a *Attempt) int64 {
 	return last + gap
 }
 
-// sharedSources returns the client addresses with more than one timestamp
-// clock behind them, or whose clocks cannot be told apart: a NAT or a
-// kernel with per-connection offsets.
+// roundTrip is how long, away from the client, a failure takes to reach it
+// and its reaction to come back: the median time from the SYN-ACK a client
+// acknowledged to its third ACK. At the client the capture already shows
+// when it learned, and it is 0.
+func (v *view) roundTrip() int64 {
+	if v.c.Role == RoleClient {
+		return 0
+	}
+	var rtts []int
+	for _, i := range v.attempts {
+		a := v.at(i)
+		if a.Established() && len(a.SYNACKs) > 0 {
+			if t := answeringSYNACK(a.Attempt); a.ThirdACK >= t {
+				rtts = append(rtts, int(a.ThirdACK-t))
+			}
+		}
+	}
+	if len(rtts) == 0 {
+		return 0
+	}
+	return int64(median(rtts))
+}
+
+// sharedSources returns the client addresses that several hosts share: more
+// than one timestamp clock, each seen on several connections. Where every
+// connection has an offset of its own (Linux since 4.10) the clocks cannot
+// tell hosts apart, and the address stands for one host.
 func (v *view) sharedSources() map[netip.Addr]bool {
 	pts := map[netip.Addr][]tsPoint{}
 	for _, i := range v.attempts {
@@ -116,7 +144,7 @@ func (v *view) sharedSources() map[netip.Addr]bool {
 	}
 	out := map[netip.Addr]bool{}
 	for ip, p := range pts {
-		if e := estimateClocks(p); e.Clocks > 1 || e.PerConnection {
+		if e := estimateClocks(p); e.Lines > 1 && !e.PerConnection {
 			out[ip] = true
 		}
 	}

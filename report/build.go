@@ -173,9 +173,9 @@ func servers(p *page, res *analyze.Result) {
 		retries += s.Retries
 	}
 	if retries == 1 {
-		notes = append(notes, "1 attempt was the application's own retry of a failed attempt (same host, new port or ISN, after the failure); every failure still counts.")
+		notes = append(notes, "1 attempt followed a failure from the same host (a new port or ISN, once the client knew): the application's retry, or a new connection — the capture cannot tell intent; every failure still counts.")
 	} else if retries > 1 {
-		notes = append(notes, fmt.Sprintf("%d attempts were the application's own retries of failed attempts (same host, new port or ISN, after the failure); every failure still counts.", retries))
+		notes = append(notes, fmt.Sprintf("%d attempts followed a failure from the same host (a new port or ISN, once the client knew): the application's retries, or new connections — the capture cannot tell intent; every failure still counts.", retries))
 	}
 	for _, o := range []analyze.Outcome{analyze.HalfOpen, analyze.AnsweredByACK, analyze.ResetAfterACK, analyze.Incomplete} {
 		if n := others[o]; n > 0 {
@@ -295,7 +295,7 @@ func detail(a *analyze.Attempt) string {
 		syns = "1 SYN"
 	}
 	if a.RetryOf >= 0 {
-		syns = "the application's retry of an earlier failed attempt; " + syns
+		syns = "after a failure from the same host (a retry, or a new connection); " + syns
 	}
 	switch a.Outcome {
 	case analyze.Refused:
