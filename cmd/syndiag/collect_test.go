@@ -244,7 +244,9 @@ echo '#kernel'; echo "TcpExtListenOverflows $n 0.0"; echo "TcpExtListenDrops $n 
 	if c, ok := ev.Counter("TcpExt:ListenOverflows"); !ok || c.Delta != 333 || filepath.Base(c.From) != "nstat-before.txt" {
 		t.Errorf("ListenOverflows %+v", c)
 	}
-	if len(ev.Listeners) != 1 || ev.Listeners[0].Samples < 3 || ev.Listeners[0].RecvQ != 9 {
+	// The script samples every 0.2 s for the 1 s capture; how many samples
+	// a loaded machine takes is timing, so only one is required here.
+	if len(ev.Listeners) != 1 || ev.Listeners[0].Samples < 1 || ev.Listeners[0].RecvQ != 9 {
 		t.Errorf("listeners %+v", ev.Listeners)
 	}
 	if _, ok := ev.Sysctl("kernel.hostname"); ok {
