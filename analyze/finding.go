@@ -138,7 +138,7 @@ func weigh(res *Result, f *Finding) {
 			odd++
 		default:
 			strong++
-			if a.Outcome != Established {
+			if a.Outcome.Failed() {
 				hurt++
 			}
 		}
@@ -182,7 +182,7 @@ func weigh(res *Result, f *Finding) {
 	var why string
 	switch {
 	case strong > 0 && sev == Info:
-		why = fmt.Sprintf("how sure: %d %s, and %s connected in the end — a loss any path has now and then, informational", strong, what, map[bool]string{true: "it", false: "they all"}[strong == 1])
+		why = fmt.Sprintf("how sure: %d %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", strong, what)
 	case strong == 0:
 		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", what, strings.Join(weak, ", and "))
 	default:
