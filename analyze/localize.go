@@ -105,6 +105,12 @@ func pathFindings(res *Result, j *Join) []Finding {
 			if a.Capture != j.Client || a.SYNLostAt == nil {
 				continue
 			}
+			if dir == LostServerToClient && a.Retransmissions() == 0 && a.Schedule.GaveUp {
+				// A SYN-ACK lost on the way back makes a real client
+				// retransmit its SYN; one that never did, though it was
+				// due, is a spoofed or crafted SYN: nobody waited.
+				continue
+			}
 			hit := false
 			for k, f := range a.SYNLostAt {
 				if f != dir {

@@ -1,12 +1,13 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
-
-	"github.com/syndiag/syndiag/flows"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/syndiag/syndiag/flows"
 )
 
 // period is a span of capture time.
@@ -120,6 +121,38 @@ func (v *view) overflowSigns() (ignored, reset map[netip.AddrPort][]int) {
 		}
 	}
 	return ignored, reset
+}
+
+// mostQueued is the most half-open requests of a flood that the SYN queue
+// held at one time: a request is queued from its first SYN-ACK until its
+// last one, plus the second the timer would wait before the next, when it
+// expired. Only requests whose SYN-ACK was retransmitted show they were
+// queued (a cookie keeps no state).
+func (v *view) mostQueued(flood []int) int {
+	type edge struct {
+		t int64
+		d int
+	}
+	var es []edge
+	for _, i := range flood {
+		a := v.at(i)
+		if len(a.SYNACKs) < 2 {
+			continue
+		}
+		es = append(es, edge{a.SYNACKs[0].Time, +1}, edge{a.SYNACKs[len(a.SYNACKs)-1].Time + int64(time.Second), -1})
+	}
+	slices.SortFunc(es, func(a, b edge) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return a.d - b.d
+	})
+	n, most := 0, 0
+	for _, e := range es {
+		n += e.d
+		most = max(most, n)
+	}
+	return most
 }
 
 // overflowTimes returns when the server took the third ACK of each of these
@@ -336,9 +369,6 @@ func synackOffsets(a *Attempt) string {
 // so it never retransmits those SYN-ACKs, while the requests in the queue
 // get theirs retransmitted (tcp_synack_retries).
 func (v *view) synQueue(claimed map[int]bool) *Finding {
-	if v.c.Role == RoleClient {
-		return nil
-	}
 	// A flood's attempts: one SYN, nothing from the client afterwards.
 	var flood []int
 	var times []int64
@@ -399,7 +429,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 	f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %d source addresses between %s and %s sent one SYN each and nothing else: %d left half-open (SYN-ACK sent, never acknowledged), %d unanswered — the signature of a SYN flood from spoofed sources",
 		plural(len(flood), "attempt"), len(srcs), Clock(from), Clock(to), half, unanswered))
 	if queued > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which holds about that many at a time (the listen backlog, plus one)", plural(queued, "half-open handshake")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which held at most %d of them at one time — its size, the listen backlog plus one", plural(queued, "half-open handshake"), v.mostQueued(flood)))
 	}
 	if cookies {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d SYN-ACKs were never retransmitted although the capture went on: the server kept no state for them, i.e. it answered with SYN cookies", cookieLike))
