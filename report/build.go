@@ -156,17 +156,18 @@ func servers(p *page, res *analyze.Result) {
 	for _, s := range res.Servers {
 		o := s.Outcomes
 		other := s.Attempts - o[analyze.Established] - o[analyze.Unanswered] - o[analyze.Refused] - o[analyze.ICMPUnreachable]
-		rows = append(rows, []string{
+		rows = append(rows, withCapture(res, s.Capture, []string{
 			s.Server.String(), strconv.Itoa(s.Clients), strconv.Itoa(s.Attempts),
 			strconv.Itoa(o[analyze.Established]), strconv.Itoa(s.Retransmitted),
 			strconv.Itoa(o[analyze.Unanswered]), strconv.Itoa(o[analyze.Refused]),
 			strconv.Itoa(o[analyze.ICMPUnreachable]), strconv.Itoa(other),
-		})
+		}))
 		for k, n := range o {
 			others[k] += n
 		}
 	}
-	p.table([]string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, rows, 1, 2, 3, 4, 5, 6, 7, 8)
+	head, right := captureHeader(res, []string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, 1, 2, 3, 4, 5, 6, 7, 8)
+	p.table(head, rows, right...)
 	notes := []string{"SYN retx: attempts that needed at least one SYN retransmission."}
 	retries := 0
 	for _, s := range res.Servers {
@@ -203,7 +204,7 @@ func latency(p *page, res *analyze.Result) {
 		if l.Count == 0 {
 			continue
 		}
-		rows = append(rows, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))})
+		rows = append(rows, withCapture(res, s.Capture, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))}))
 		if l.Retransmitted > 0 {
 			tail := fmt.Sprintf("%d of the %d connects at or above p99 did", l.TailRetransmitted, l.Tail)
 			switch {
@@ -212,14 +213,15 @@ func latency(p *page, res *analyze.Result) {
 			case l.Tail == l.TailRetransmitted:
 				tail = fmt.Sprintf("so did all %d at or above p99", l.Tail)
 			}
-			notes = append(notes, fmt.Sprintf("%s: p99 %s; %s of connects needed a SYN retransmission, and %s.", s.Server, secs(l.P99), pct(l.Retransmitted, l.Count), tail))
+			notes = append(notes, fmt.Sprintf("%s%s: p99 %s; %s of connects needed a SYN retransmission, and %s.", s.Server, inCapture(res, s.Capture), secs(l.P99), pct(l.Retransmitted, l.Count), tail))
 		}
 	}
 	if len(rows) == 0 {
 		return
 	}
 	p.heading("Connect latency (first SYN to SYN-ACK, as captured)")
-	p.table([]string{"Server", "Answered", "p50", "p90", "p99", "max", "SYN retx"}, rows, 1, 2, 3, 4, 5, 6)
+	head, right := captureHeader(res, []string{"Server", "Answered", "p50", "p90", "p99", "max", "SYN retx"}, 1, 2, 3, 4, 5, 6)
+	p.table(head, rows, right...)
 	for _, n := range notes {
 		p.text(2, n)
 	}
@@ -237,9 +239,10 @@ func sources(p *page, res *analyze.Result) {
 		if i == limit {
 			break
 		}
-		rows = append(rows, []string{s.IP.String(), strconv.Itoa(s.Attempts), strconv.Itoa(s.Failed), strconv.Itoa(s.Retransmitted), s.Verdict})
+		rows = append(rows, withCapture(res, s.Capture, []string{s.IP.String(), strconv.Itoa(s.Attempts), strconv.Itoa(s.Failed), strconv.Itoa(s.Retransmitted), s.Verdict}))
 	}
-	p.table([]string{"Address", "Attempts", "Failed", "SYN retx", "TCP timestamps"}, rows, 1, 2, 3)
+	head, right := captureHeader(res, []string{"Address", "Attempts", "Failed", "SYN retx", "TCP timestamps"}, 1, 2, 3)
+	p.table(head, rows, right...)
 	if len(res.Sources) > limit {
 		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", len(res.Sources)-limit))
 	}
@@ -253,6 +256,9 @@ func failed(p *page, res *analyze.Result, limit int) {
 	var worst []*analyze.Attempt
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
+		if j := res.Join; j != nil && j.Problem == "" && a.Capture == j.Server && a.Peer >= 0 {
+			continue // the same attempt is listed as the client saw it
+		}
 		if a.Outcome.Failed() || a.Retransmissions() > 0 {
 			worst = append(worst, a)
 		}
@@ -269,11 +275,15 @@ func failed(p *page, res *analyze.Result, limit int) {
 	n := len(worst)
 	for _, a := range worst {
 		if len(list) < limit {
-			head := fmt.Sprintf("%s  %s → %s  %s", analyze.Clock(a.FirstSYN()), a.Client, a.Server, a.Outcome)
+			head := fmt.Sprintf("%s  %s → %s  %s", analyze.Clock(oneClock(res, a.Capture, a.FirstSYN())), a.Client, a.Server, a.Outcome)
 			if a.Cause != "none" && a.Cause != string(a.Outcome) {
 				head += " (" + a.Cause + ")"
 			}
-			list = append(list, head+"\n"+detail(a))
+			d := detail(a)
+			if len(res.Captures) > 1 {
+				d = DisplayName(filepath.Base(res.Captures[a.Capture].Path)) + ": " + d
+			}
+			list = append(list, head+"\n"+d)
 		}
 	}
 	if n == 0 {
@@ -285,6 +295,45 @@ func failed(p *page, res *analyze.Result, limit int) {
 		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", n-len(list)))
 	}
 	p.gap()
+}
+
+// withCapture puts the capture's name before a table row when the report
+// holds more than one capture.
+func withCapture(res *analyze.Result, capture int, row []string) []string {
+	if len(res.Captures) < 2 {
+		return row
+	}
+	return append([]string{shorten(DisplayName(filepath.Base(res.Captures[capture].Path)), 24)}, row...)
+}
+
+// captureHeader is a table's header and right-aligned columns, with a
+// Capture column first when the report holds more than one capture.
+func captureHeader(res *analyze.Result, head []string, right ...int) ([]string, []int) {
+	if len(res.Captures) < 2 {
+		return head, right
+	}
+	moved := make([]int, len(right))
+	for i, c := range right {
+		moved[i] = c + 1
+	}
+	return append([]string{"Capture"}, head...), moved
+}
+
+// inCapture is " in NAME" when the report holds more than one capture.
+func inCapture(res *analyze.Result, capture int) string {
+	if len(res.Captures) < 2 {
+		return ""
+	}
+	return " in " + DisplayName(filepath.Base(res.Captures[capture].Path))
+}
+
+// oneClock converts a time of a joined server capture to the client
+// capture's clock, which the joined report's times are in.
+func oneClock(res *analyze.Result, capture int, t int64) int64 {
+	if j := res.Join; j != nil && j.Problem == "" && capture == j.Server {
+		return t - int64(j.Offset*1e9)
+	}
+	return t
 }
 
 // detail says in a sentence what the capture shows of an attempt.

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,7 +36,11 @@ func join(p *page, res *analyze.Result) {
 		{analyze.LostServer, "SYNs lost in the server (seen at the server, no answer)"},
 		{analyze.LostServerToClient, "SYNs whose SYN-ACK was lost on the way back (answered at the server, never seen at the client)"},
 	} {
-		var rows [][]string
+		type lost struct {
+			t   int64
+			row []string
+		}
+		var ls []lost
 		for i := range res.Attempts {
 			a := &res.Attempts[i]
 			for k, l := range a.SYNLostAt {
@@ -45,12 +51,17 @@ func join(p *page, res *analyze.Result) {
 				if a.ClientSeenAs.IsValid() {
 					seen = a.ClientSeenAs.String()
 				}
-				rows = append(rows, []string{time.Unix(0, a.SYNs[k].Time).UTC().Format("15:04:05.000000"), a.Client.String(), seen,
-					a.Server.String(), strconv.FormatUint(uint64(a.ISN), 10), strconv.Itoa(k + 1)})
+				ls = append(ls, lost{a.SYNs[k].Time, []string{time.Unix(0, a.SYNs[k].Time).UTC().Format("15:04:05.000000"), a.Client.String(), seen,
+					a.Server.String(), strconv.FormatUint(uint64(a.ISN), 10), strconv.Itoa(k + 1)}})
 			}
 		}
-		if len(rows) == 0 {
+		if len(ls) == 0 {
 			continue
+		}
+		slices.SortStableFunc(ls, func(a, b lost) int { return cmp.Compare(a.t, b.t) })
+		rows := make([][]string, len(ls))
+		for i, l := range ls {
+			rows[i] = l.row
 		}
 		p.heading(fmt.Sprintf("%s: %d", sec.title, len(rows)))
 		p.table([]string{"Time (UTC)", "Client", "Seen as", "Server", "ISN", "SYN #"}, rows, 4, 5)
