@@ -41,6 +41,11 @@ func (c synthCapture) input(path string) analyze.Input {
 				}
 				isn++
 				ts := uint32(si)<<24 + uint32(t/int64(time.Millisecond))
+				if oi%2 == 1 {
+					// A second host behind the address, its clock 5 s
+					// behind: what the per-host PAWS rule rejects.
+					ts -= 5000
+				}
 				a := &flows.Attempt{Client: netip.AddrPortFrom(src, port), Server: server, ISN: isn}
 				syn := func(dt time.Duration) flows.Transmission {
 					return flows.Transmission{Time: t + int64(dt), Seq: isn, Opts: flows.Options{Timestamps: true, TSval: ts + uint32(dt/time.Millisecond)}}
@@ -53,6 +58,9 @@ func (c synthCapture) input(path string) analyze.Input {
 				case analyze.Established:
 					a.SYNACKs = []flows.Transmission{answer(time.Millisecond)}
 					a.ThirdACK = t + int64(2*time.Millisecond)
+					// Closed by the server first: a stamp for the rule.
+					a.FirstFIN, a.FINTime, a.ClosedAt = flows.ServerSide, t+int64(5*time.Millisecond), t+int64(6*time.Millisecond)
+					a.LastTSval[0] = flows.TSvalSeen{Valid: true, TSval: ts + 5, Time: t + int64(5*time.Millisecond)}
 				case analyze.ResetAfterACK:
 					a.SYNACKs = []flows.Transmission{answer(time.Millisecond)}
 					a.ThirdACK = t + int64(2*time.Millisecond)

@@ -30,6 +30,13 @@ func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 	// large.
 	limit := maxPAWSPoints / max(len(order), 1)
 	for _, ci := range order {
+		// Charts only where the rule could have dropped a SYN: a server
+		// side with stamps stored and SYNs behind them. Elsewhere the
+		// page says plainly why it cannot apply.
+		if why := pawsCannotApply(res, ci); why != "" {
+			s.Notes = append(s.Notes, filepath.Base(res.Captures[ci].Path)+": "+why)
+			continue
+		}
 		s.Charts = append(s.Charts, pawsCharts(res, tb, ci, limit, &s)...)
 	}
 	found := map[int]bool{}
@@ -43,6 +50,31 @@ func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 		s.Notes = append(s.Notes, "No per_host_paws finding: the SYNs the rule would reject are not the ones that went unanswered, so the server did not apply it, or too few SYNs were lost to tell.")
 	}
 	return s
+}
+
+// pawsCannotApply says why the per-host PAWS rule cannot have dropped any
+// SYN of a capture, or "" when it could have.
+func pawsCannotApply(res *analyze.Result, ci int) string {
+	replay := analyze.ReplayPAWS(res, ci)
+	switch {
+	case !replay.Applies:
+		return "a client-side capture: the per-host PAWS rule keys on the address the server sees, so it is not replayed here."
+	case len(replay.Decisions) == 0:
+		return "no SYN carries a TCP timestamp, so the per-host PAWS rule (it checks the TSval) cannot drop any."
+	}
+	stored := false
+	for _, st := range replay.Stamps {
+		stored = stored || st.Stored
+	}
+	if !stored {
+		return "the server closed no connection first, so it stored no timestamp to compare later SYNs with: the per-host PAWS rule cannot drop any SYN here."
+	}
+	for _, d := range replay.Decisions {
+		if d.Reject {
+			return ""
+		}
+	}
+	return "no SYN came while a stored timestamp was in force and ahead of it: the per-host PAWS rule, even where it runs (Linux < 4.12 with net.ipv4.tcp_tw_recycle=1), would not have dropped any."
 }
 
 type pawsSource struct {
@@ -109,9 +141,6 @@ func pawsCharts(res *analyze.Result, tb timebase, ci, limit int, s *htmlSection)
 	if len(srcs) > maxPAWSSources {
 		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", name, len(srcs)-maxPAWSSources, maxPAWSSources))
 		srcs = srcs[:maxPAWSSources]
-	}
-	if !replay.Applies {
-		s.Notes = append(s.Notes, fmt.Sprintf("%s is a client-side capture: the rule keys on the address the server sees, so it is not replayed here (every SYN is a circle).", name))
 	}
 	stamps := map[netip.Addr][]analyze.PAWSStamp{}
 	for _, st := range replay.Stamps {
@@ -180,7 +209,14 @@ func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, sta
 			a := &res.Attempts[p.attempt]
 			t := fmt.Sprintf("%s → %s SYN %d, TSval %d at %s s", a.Client, a.Server, p.syn+1, p.tsval, num(tb.x(ci, p.t)))
 			if d := p.decision; d != nil && d.InForce {
-				t += fmt.Sprintf("; stamp in force %d, %d ticks behind it", d.Stamp, int32(d.Stamp-d.TSval))
+				switch behind := int32(d.Stamp - d.TSval); {
+				case behind > 0:
+					t += fmt.Sprintf("; stamp in force %d, %d ticks behind it", d.Stamp, behind)
+				case behind < 0:
+					t += fmt.Sprintf("; stamp in force %d, %d ticks ahead of it", d.Stamp, -int64(behind))
+				default:
+					t += fmt.Sprintf("; stamp in force %d, equal to it", d.Stamp)
+				}
 			}
 			s.Points = append(s.Points, point{X: tb.x(ci, p.t), Y: float64(p.tsval), Hollow: !p.answered && !kind.reject, Title: t})
 		}

@@ -321,6 +321,7 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 			m = &series{Name: st.label, Style: "o-" + string(a.Outcome), Kind: seriesMarks, Shape: st.shape}
 			marks[a.Outcome] = m
 		}
+		m.Count++ // the legend counts connections, not SYN transmissions
 		who := fmt.Sprintf("%s → %s", a.Client, a.Server)
 		if a.ClientSeenAs.IsValid() {
 			who = fmt.Sprintf("%s (seen as %s) → %s", a.Client, a.ClientSeenAs, a.Server)
@@ -393,6 +394,10 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 	var counts map[analyze.Outcome]map[key]int
 	var total map[key]int
 	var nb, bars int
+	attempts := map[analyze.Outcome]int{} // the legend counts connections
+	for _, i := range idx {
+		attempts[res.Attempts[i].Outcome]++
+	}
 	for {
 		nb = int(tb.span/width) + 1
 		counts, total, bars = map[analyze.Outcome]map[key]int{}, map[key]int{}, 0
@@ -441,10 +446,10 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 			y0 := hi - 0.1*(hi-lo) - base[k]
 			base[k] += h
 			x := round4(float64(k.bin) * width)
-			s.Count += n
 			s.Points = append(s.Points, point{X: x, X2: round4(x + width), Y: round4(y0), Y2: round4(y0 - h),
 				Title: fmt.Sprintf("%s: %s (%s) between %s and %s s", ch.Lanes[k.lane], plural(n, "SYN"), st.outcome, num(x), num(round4(x+width)))})
 		}
+		s.Count = attempts[st.outcome]
 		ch.Series = append(ch.Series, s)
 	}
 	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", plural(syns, "SYN transmission"), num(width), plural(peak, "SYN")))
