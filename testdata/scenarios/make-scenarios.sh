@@ -28,6 +28,12 @@
 # Neighbour entries are static (no ARP), IPv6 is disabled, tcpdump uses `-s 128 -U -n` with
 # the filter "tcp or icmp".
 #
+# Second set: `make-scenarios.sh trust` (or SDX_SET=trust) runs only the scenarios S = 8..12
+# (accept-full-nat, synack-race, capture-stopped, app-retry, stale-timewait) and writes
+# ../trust (README.md, truth.tsv, one folder per scenario); this folder is not touched. They add
+# tracefs evidence (a tracefs instance of their own), per-connection client options, the server
+# policy "stall" and the delay-line option "dropfirst_synack"; see ../trust/README.md.
+#
 # Development: SDX_ONLY="scenario ..." runs a subset and SDX_OUT=DIR writes there instead of
 # into this folder (the folder itself is only written by a full run); SDX_KEEP_WORK=1 keeps
 # the temporary work folder.
@@ -2330,8 +2336,8 @@ form). S = 8, ports 48k00-.
   no handshake completes and no third ACK is ignored: the drops happen at SYN time
   (`synack_after_ack` 0, or a few when two SYNs got in just before the queue filled and the
   second one's ACK found it full: that request stays in SYN-RECV and its SYN-ACK is
-  retransmitted, the accept-overflow-abort0 form; it varies from run to run). The clients retransmit their SYNs (+1, +2, +3, +4, +5, +7 s ...). At 6.5 s the
-  application accepts the five, answers their requests ~5 s late, and the next retransmitted
+  retransmitted, the accept-overflow-abort0 form; it varies from run to run). The clients
+  retransmit their SYNs (+1, +2, +3, +4, +5, +7 s ...). At 6.5 s the application accepts the five, answers their requests ~5 s late, and the next retransmitted
   SYNs get through: drops and waiting end together. Every connection is served.
 - The checked facts: `ListenOverflows` = `ListenDrops` = the unanswered SYN transmissions in
   `server.pcap` + the traced `NO_SOCKET` (cookie ACKs that met a full queue, below) +
