@@ -58,6 +58,9 @@ Exit codes:
   3  the findings differ from --expect (the differences are on stderr)
   4  internal error: syndiag itself failed (a bug, whatever the input; the
      message says where)
+When several apply, the first of 4, 3, 1, 2 is the exit code: with one
+unreadable file of several, the others are analyzed, and a difference from
+--expect or a finding at --fail-on still gives 3 or 1.
 `
 
 type options struct {
@@ -244,23 +247,39 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
 		return exitUsage
 	}
-	if code == exitOK && exp != nil {
+	changed := false
+	if exp != nil {
 		if diff := exp.compare(expectationOf("", res), nil); len(diff) > 0 {
 			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
 				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
 			}
-			return exitExpect
+			changed = true
 		}
 	}
-	if code == exitOK && limit >= 0 {
-		for _, f := range res.Findings {
-			if f.Severity >= analyze.Severity(limit) {
-				return exitFindings
-			}
-		}
+	failed := false
+	for _, f := range res.Findings {
+		failed = failed || limit >= 0 && f.Severity >= analyze.Severity(limit)
 	}
-	return code
+	return exitCode(changed, failed, code == exitUsage)
+}
+
+// exitCode is the exit code of a run that analyzed something, when several
+// apply: a difference from --expect (3), then a finding at or above
+// --fail-on (1), then an input that could not be read (2). A CI job
+// watches 3 and 1; one unreadable upload among many must not hide them,
+// and it is named on stderr and in the report anyway. An interrupt (130)
+// and an internal error (4) outrank all three and are decided before.
+func exitCode(changed, failed, unreadable bool) int {
+	switch {
+	case changed:
+		return exitExpect
+	case failed:
+		return exitFindings
+	case unreadable:
+		return exitUsage
+	}
+	return exitOK
 }
 
 // parseFailOn reads --fail-on: a severity, or -1 for none.

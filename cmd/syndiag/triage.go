@@ -59,7 +59,9 @@ Exit codes:
   4    internal error: syndiag failed on a case (a bug; its row says where,
        the other cases are analyzed and reported)
   130  interrupted (Ctrl-C): the cases finished are reported
-When several apply, the first of 130, 4, 2, 3, 1 is the exit code.
+When several apply, the first of 130, 4, 3, 1, 2 is the exit code: an
+unreadable capture (listed with its error) does not hide a difference from
+--expect or a finding at --fail-on.
 `
 
 type triageOptions struct {
@@ -261,7 +263,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if ctx.Err() != nil && len(opt.from) == 0 {
 		return exitInterrupted
 	}
-	code := exitOK
+	changed := false
 	if exp != nil {
 		got := expectationOfCases(t.Cases)
 		if diff := exp.compare(got, shard.has); len(diff) > 0 {
@@ -269,30 +271,23 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			for _, d := range diff {
 				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
 			}
-			code = exitExpect
+			changed = true
 		}
 	}
-	// A crash outranks an unreadable file, which outranks a difference
-	// from --expect, which outranks --fail-on.
+	// A crash outranks all; then exitCode's order: a change, a finding,
+	// an unreadable file (still a row of the output).
+	failed, unreadable := false, false
 	for _, c := range t.Cases {
 		if c.Internal != "" {
 			return exitInternal
 		}
-	}
-	for _, c := range t.Cases {
-		if c.Unreadable() {
-			return exitUsage
+		// Worst is the most severe finding's severity.
+		if sev, err := analyze.ParseSeverity(c.Worst); err == nil && limit >= 0 && sev >= analyze.Severity(limit) {
+			failed = true
 		}
+		unreadable = unreadable || c.Unreadable()
 	}
-	if code == exitOK && limit >= 0 {
-		for _, c := range t.Cases {
-			// Worst is the most severe finding's severity.
-			if sev, err := analyze.ParseSeverity(c.Worst); err == nil && sev >= analyze.Severity(limit) {
-				return exitFindings
-			}
-		}
-	}
-	return code
+	return exitCode(changed, failed, unreadable)
 }
 
 // runCases analyzes the cases on opt.jobs workers and returns the summaries

@@ -349,7 +349,8 @@ func TestTriageFailOn(t *testing.T) {
 		{"critical, only warnings", []string{"--fail-on", "critical", "uploads/beta-77"}, exitOK},
 		{"warning, only warnings", []string{"--fail-on", "warning", "uploads/beta-77"}, exitFindings},
 		{"none", []string{"uploads/acme-1234"}, exitOK},
-		{"an unreadable file wins", []string{"--fail-on", "critical", "uploads/acme-1234", "uploads/misc/empty.pcap"}, exitUsage},
+		{"a finding outranks an unreadable file", []string{"--fail-on", "critical", "uploads/acme-1234", "uploads/misc/empty.pcap"}, exitFindings},
+		{"an unreadable file, no finding at the level", []string{"--fail-on", "critical", "uploads/beta-77", "uploads/misc/empty.pcap"}, exitUsage},
 		{"bad value", []string{"--fail-on", "loud", "uploads"}, exitUsage},
 		{"no path", []string{"--fail-on", "info"}, exitUsage},
 		{"bad format", []string{"--format", "xml", "uploads"}, exitUsage},
@@ -359,6 +360,74 @@ func TestTriageFailOn(t *testing.T) {
 			code, _, stderr := runCmd(t, append([]string{"triage", "--format", "jsonl"}, tc.args...)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+		})
+	}
+}
+
+// TestExitOrder checks which exit code wins when several apply, in triage
+// and in analyze: a difference from --expect (3), then a finding at
+// --fail-on (1), then an unreadable input (2), which is still named.
+func TestExitOrder(t *testing.T) {
+	closed, err := filepath.Abs(lab + "closed-port.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	triageTree(t, dir)
+	t.Chdir(dir)
+	write := func(name, s string) string {
+		if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	paths := []string{"uploads/acme-1234", "uploads/misc/empty.pcap"}
+	_, saved, _ := runCmd(t, append([]string{"triage", "--format", "jsonl"}, paths...)...)
+	same := write("same.jsonl", saved)
+	other := strings.Replace(saved, `"severity":"warning"`, `"severity":"info"`, 1)
+	if other == saved {
+		t.Fatal("no warning to change in the saved triage")
+	}
+	changed := write("changed.jsonl", other)
+	_, report, _ := runCmd(t, "--format", "json", closed)
+	sameJSON := write("same.json", report)
+	worseJSON := write("worse.json", strings.Replace(report, `"severity": "warning"`, `"severity": "critical"`, 1))
+	notCapture := write("notes.txt", "not a capture\n")
+	// Each run names the unreadable file, in its output or on stderr.
+	tests := []struct {
+		desc string
+		args []string
+		code int
+		says []string
+	}{
+		{"triage: unreadable alone", append([]string{"triage", "--expect", same}, paths...), exitUsage,
+			[]string{"empty.pcap"}},
+		{"triage: a change outranks an unreadable file", append([]string{"triage", "--expect", changed}, paths...), exitExpect,
+			[]string{"empty.pcap", "the findings differ"}},
+		{"triage: a finding outranks an unreadable file", append([]string{"triage", "--fail-on", "warning"}, paths...), exitFindings,
+			[]string{"empty.pcap"}},
+		{"triage: a change outranks a finding", append([]string{"triage", "--fail-on", "warning", "--expect", changed}, paths...), exitExpect,
+			[]string{"empty.pcap", "the findings differ"}},
+		{"analyze: unreadable alone", []string{"--expect", sameJSON, closed, notCapture}, exitUsage,
+			[]string{"notes.txt: offset 0: not a capture file"}},
+		{"analyze: a change outranks an unreadable file", []string{"--expect", worseJSON, closed, notCapture}, exitExpect,
+			[]string{"notes.txt", "the findings differ"}},
+		{"analyze: a finding outranks an unreadable file", []string{"--fail-on", "warning", closed, notCapture}, exitFindings,
+			[]string{"notes.txt"}},
+		{"analyze: nothing readable", []string{"--fail-on", "info", notCapture}, exitUsage,
+			[]string{"notes.txt"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(stdout+stderr, s) {
+					t.Errorf("output lacks %q:\n%s%s", s, stdout, stderr)
+				}
 			}
 		})
 	}
