@@ -71,7 +71,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		head, _ := src.peek(6)
 		window = zstdWindow(head)
 		zr, err := zstd.NewReader(readerOf(src), zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(MaxZstdWindow), zstd.WithDecoderMaxMemory(MaxZstdWindow))
+			zstd.WithDecoderMaxWindow(zstdWindowLimit), zstd.WithDecoderMaxMemory(zstdWindowLimit))
 		if err != nil {
 			return nil, formatErr(0, ErrCorrupt, "zstd header: %v", err)
 		}
@@ -114,6 +114,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 // smaller of the window and the decompressed capture). A larger window is
 // refused with an error that says how to proceed.
 const MaxZstdWindow = 1 << 31
+
+// zstdWindowLimit is MaxZstdWindow, but for the fuzz target, which must not
+// reserve 2 GiB for each mutated frame header.
+var zstdWindowLimit uint64 = MaxZstdWindow
 
 // compressedHeaderErr describes a compressed stream that gave fewer than the
 // n < 4 bytes of a capture header: cause is the decompressor's own error
