@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -37,12 +38,14 @@ Usage:
 
 FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
 pcapng, plain or compressed with gzip or zstd (detected from the content, not
-the name). "-" reads standard input.
+the name). "-" reads standard input, and so does no FILE at all when
+standard input is a pipe or a file (tcpdump -w - | syndiag). For a folder
+of captures, use syndiag triage.
 
 Examples:
   syndiag server.pcap
   syndiag analyze --format json server.pcapng.gz > report.json
-  tcpdump -i any -s 128 -c 200000 -w - 'tcp port 443' | syndiag -
+  tcpdump -i any -s 128 -c 200000 -w - 'tcp port 443' | syndiag
   syndiag --evidence syndiag-server-host1/ syndiag-server-host1/server.pcap
 
 Flags:
@@ -135,7 +138,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: %v (try syndiag --help)\n", err)
 		return exitUsage
 	}
+	if (opt.client == "") != (opt.server == "") {
+		given, other := "--client", "--server"
+		if opt.server != "" {
+			given, other = other, given
+		}
+		fmt.Fprintf(stderr, "syndiag: %s needs %s: the two name the client-side and the server-side capture to join (for captures on their own, name them without flags)\n", given, other)
+		return exitUsage
+	}
 	files := fs.Args()
+	if len(files) == 0 && opt.client == "" && stdinIsData(stdin) {
+		// tcpdump -w - | syndiag: as if "-" were given.
+		files = []string{"-"}
+	}
+	for _, path := range slices.Concat(files, []string{opt.client, opt.server}) {
+		if st, err := os.Stat(path); path != "-" && err == nil && st.IsDir() {
+			fmt.Fprintf(stderr, "syndiag: %s is a folder: syndiag triage %s analyzes every capture under it\n", report.DisplayName(path), report.DisplayName(shellQuote(path)))
+			return exitUsage
+		}
+	}
 	roles := make([]analyze.Role, len(files))
 	if opt.server != "" {
 		files, roles = append([]string{opt.server}, files...), append([]analyze.Role{analyze.RoleServer}, roles...)
@@ -311,6 +332,18 @@ func explainJoin(w io.Writer, res *analyze.Result) {
 	case j.Problem != "":
 		fmt.Fprintf(w, "syndiag: not joining the captures: %s\n", j.Problem)
 	}
+}
+
+// stdinIsData reports whether standard input is a pipe or a file, as in
+// tcpdump -w - | syndiag or syndiag < capture.pcap, and not a terminal or
+// a device such as /dev/null: then it is the capture to read.
+func stdinIsData(stdin io.Reader) bool {
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && (st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular())
 }
 
 // colorful reports whether w is a terminal that wants colour: a character

@@ -50,7 +50,11 @@ func TestExitCodes(t *testing.T) {
 		{desc: "bad fail-on", args: []string{"--fail-on", "loud", lab + "closed-port.pcap"}, code: 2, stderr: `unknown --fail-on "loud"`},
 		{desc: "unknown flag", args: []string{"--bogus", lab + "closed-port.pcap"}, code: 2, stderr: "unknown flag: --bogus"},
 		{desc: "missing file", args: []string{"nonexistent.pcap"}, code: 2, stderr: "syndiag: nonexistent.pcap: no such file or directory"},
-		{desc: "directory", args: []string{lab}, code: 2, stderr: "is a directory"},
+		{desc: "directory", args: []string{lab}, code: 2, stderr: "syndiag: ../../testdata/lab/ is a folder: syndiag triage ../../testdata/lab/ analyzes every capture under it"},
+		{desc: "directory beside a file", args: []string{lab + "closed-port.pcap", lab}, code: 2, stderr: "is a folder: syndiag triage"},
+		{desc: "client without server", args: []string{"--client", lab + "closed-port-client.pcap", lab + "closed-port.pcap"}, code: 2, stderr: "syndiag: --client needs --server"},
+		{desc: "server without client", args: []string{"--server", lab + "closed-port.pcap"}, code: 2, stderr: "syndiag: --server needs --client"},
+		{desc: "no file, stdin not a pipe", args: nil, code: 2, stderr: "no capture file given"},
 		{desc: "not a capture", args: []string{notCapture}, code: 2, stderr: `notes.txt: offset 0: not a capture file: it starts with text "hello, t"`},
 		{desc: "shortcut", args: []string{lab + "closed-port.pcap"}, code: 0, stdout: "198.18.2.2:8081", noStderr: true},
 		{desc: "analyze", args: []string{"analyze", lab + "closed-port.pcap"}, code: 0, stdout: "198.18.2.2:8081", noStderr: true},
@@ -212,6 +216,68 @@ func TestColorful(t *testing.T) {
 			t.Setenv("TERM", tc.term)
 			if got := colorful(tc.out); got != tc.want {
 				t.Errorf("colorful = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestStdinImplied checks that with no FILE a capture piped or redirected
+// to standard input is read, as tcpdump -w - | syndiag expects, and that a
+// terminal or /dev/null on standard input is not waited on.
+func TestStdinImplied(t *testing.T) {
+	capture := lab + "closed-port.pcap"
+	want, err := os.ReadFile(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := func(t *testing.T) *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		go func() {
+			w.Write(want)
+			w.Close()
+		}()
+		return r
+	}
+	file := func(t *testing.T) *os.File {
+		f, err := os.Open(capture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	devNull := func(t *testing.T) *os.File {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	tests := []struct {
+		desc   string
+		stdin  func(*testing.T) *os.File
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"pipe", pipe, nil, 0, "198.18.2.2:8081", ""},
+		{"pipe, flags only", pipe, []string{"--format", "json"}, 0, `"path": "-"`, ""},
+		{"redirected file", file, []string{"analyze"}, 0, "198.18.2.2:8081", ""},
+		{"dev null", devNull, nil, 2, "", "no capture file given"},
+		{"a FILE wins over the pipe", pipe, []string{lab + "established.pcap"}, 0, "established.pcap", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tc.args, tc.stdin(t), &out, &errb)
+			if code != tc.code || !strings.Contains(out.String(), tc.stdout) || !strings.Contains(errb.String(), tc.stderr) {
+				t.Errorf("exit %d (want %d); stdout has %q: %v; stderr %q (want %q)", code, tc.code, tc.stdout, strings.Contains(out.String(), tc.stdout), errb.String(), tc.stderr)
 			}
 		})
 	}
