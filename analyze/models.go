@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/flows"
 )
 
 // findings runs every model on the capture. The models that name a kernel
@@ -53,23 +55,7 @@ func (v *view) findings() []Finding {
 // something answered it (SYN-ACK, RST, ICMP error, bare ACK) before the next
 // transmission.
 func synAnswered(a *Attempt) []bool {
-	var answers []int64
-	for _, s := range a.SYNACKs {
-		answers = append(answers, s.Time)
-	}
-	for _, r := range a.Resets {
-		if r.FromServer {
-			answers = append(answers, r.Time)
-		}
-	}
-	for _, e := range a.ICMP {
-		if e.AboutClientSegment {
-			answers = append(answers, e.Time)
-		}
-	}
-	for _, s := range a.AckAnswers {
-		answers = append(answers, s.Time)
-	}
+	answers := answerTimes(a.Attempt, true)
 	out := make([]bool, len(a.SYNs))
 	for i, s := range a.SYNs {
 		end := int64(1<<63 - 1)
@@ -86,15 +72,30 @@ func synAnswered(a *Attempt) []bool {
 	return out
 }
 
-// unansweredSYNs counts an attempt's SYN transmissions that got no answer.
-func unansweredSYNs(a *Attempt) int {
-	n := 0
-	for _, ok := range synAnswered(a) {
-		if !ok {
-			n++
+// answerTimes lists when the server's side answered an attempt's SYNs: its
+// RSTs, the ICMP errors about the client's segments, its bare ACKs, and,
+// with synacks, its SYN-ACKs.
+func answerTimes(a *flows.Attempt, synacks bool) []int64 {
+	var out []int64
+	if synacks {
+		for _, s := range a.SYNACKs {
+			out = append(out, s.Time)
 		}
 	}
-	return n
+	for _, r := range a.Resets {
+		if r.FromServer {
+			out = append(out, r.Time)
+		}
+	}
+	for _, e := range a.ICMP {
+		if e.AboutClientSegment {
+			out = append(out, e.Time)
+		}
+	}
+	for _, s := range a.AckAnswers {
+		out = append(out, s.Time)
+	}
+	return out
 }
 
 // lostSYNs says, for each SYN transmission of an attempt, whether it was

@@ -13,8 +13,14 @@ import (
 // the figures the script measured (tshark, the clients, the server's
 // counters).
 func scenarioTruth(t *testing.T) map[string]string {
+	return readTruth(t, filepath.Join("..", "testdata", "scenarios"))
+}
+
+// readTruth reads the truth.tsv that make-scenarios.sh writes in dir, keyed
+// "scenario/file/metric".
+func readTruth(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "scenarios", "truth.tsv"))
+	f, err := os.Open(filepath.Join(dir, "truth.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}

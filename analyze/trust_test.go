@@ -1,9 +1,7 @@
 package analyze
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,19 +17,7 @@ var trustDir = filepath.Join("..", "testdata", "trust")
 // and metric that fails the test when one is missing.
 func trustFigure(t *testing.T) func(scenario, file, metric string) int {
 	t.Helper()
-	f, err := os.Open(filepath.Join(trustDir, "truth.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	truth := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if len(c) >= 4 {
-			truth[c[0]+"/"+c[1]+"/"+c[2]] = c[3]
-		}
-	}
+	truth := readTruth(t, trustDir)
 	return func(s, file, metric string) int {
 		t.Helper()
 		v, ok := truth[s+"/"+file+"/"+metric]
@@ -214,17 +200,11 @@ func TestRetryLinks(t *testing.T) {
 // prefix, keyed by the rest of the metric.
 func trustRows(t *testing.T, scenario, file, prefix string) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(trustDir, "truth.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if len(c) >= 4 && c[0] == scenario && c[1] == file && strings.HasPrefix(c[2], prefix) {
-			out[strings.TrimPrefix(c[2], prefix)] = c[3]
+	key := scenario + "/" + file + "/" + prefix
+	for k, v := range readTruth(t, trustDir) {
+		if rest, ok := strings.CutPrefix(k, key); ok {
+			out[rest] = v
 		}
 	}
 	return out

@@ -82,22 +82,8 @@ func (v *view) linkRetries() {
 // RST, ICMP error or bare ACK that answered it, or, when nothing did, when
 // its next SYN would have been due — its connect() gave up then.
 func failureEnd(a *Attempt) int64 {
-	end := int64(1<<63 - 1)
-	for _, r := range a.Resets {
-		if r.FromServer {
-			end = min(end, r.Time)
-		}
-	}
-	for _, e := range a.ICMP {
-		if e.AboutClientSegment {
-			end = min(end, e.Time)
-		}
-	}
-	for _, x := range a.AckAnswers {
-		end = min(end, x.Time)
-	}
-	if end != 1<<63-1 {
-		return end
+	if t := answerTimes(a.Attempt, false); len(t) > 0 {
+		return slices.Min(t)
 	}
 	last := a.SYNs[len(a.SYNs)-1].Time
 	gap := int64(minRTO)
