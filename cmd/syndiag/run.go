@@ -35,6 +35,7 @@ Usage:
   syndiag FILE...                 (the same as analyze)
   syndiag triage [flags] PATH...  (every capture under the paths, a summary of all; see triage --help)
   syndiag collect [flags]         (print a script that collects captures and host evidence)
+  syndiag version                 (the version, VCS revision and Go version; also --version)
 
 FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
 pcapng, plain or compressed with gzip or zstd (detected from the content, not
@@ -102,6 +103,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}()
 		return runTriage(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) == 1 && args[0] == "version" {
+		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
+		return exitOK
+	}
 	if len(args) > 0 && args[0] == "analyze" {
 		args = args[1:]
 	} else if len(args) > 0 && args[0] == "help" {
@@ -118,6 +123,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
+	showVersion := fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
 	// --help, and a one-line error otherwise.
@@ -137,6 +143,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 		fmt.Fprintf(stderr, "syndiag: %v (try syndiag --help)\n", err)
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
+		return exitOK
 	}
 	if (opt.client == "") != (opt.server == "") {
 		given, other := "--client", "--server"
