@@ -138,7 +138,10 @@ func weigh(res *Result, f *Finding) {
 			odd++
 		default:
 			strong++
-			if a.Outcome.Failed() {
+			// Hurt: it failed, or it was still knocking, never
+			// answered, after three or more SYNs when the capture
+			// stopped.
+			if a.Outcome.Failed() || a.Outcome == Incomplete && len(answerTimes(a.Attempt, true)) == 0 && len(a.SYNs) >= 3 {
 				hurt++
 			}
 		}
@@ -175,18 +178,18 @@ func weigh(res *Result, f *Finding) {
 	if odd > 0 {
 		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", plural(odd, "attempt")))
 	}
-	what := "attempts of clients that retransmitted on a known stack's schedule"
+	what := "attempt of a client that retransmitted on a known stack's schedule|attempts of clients that retransmitted on a known stack's schedule"
 	if f.Kind == KindAcceptQueueOverflow {
-		what = "ignored or reset handshakes and attempts retransmitted on a known stack's schedule"
+		what = "ignored or reset handshake or attempt retransmitted on a known stack's schedule|ignored or reset handshakes and attempts retransmitted on a known stack's schedule"
 	}
 	var why string
 	switch {
 	case strong > 0 && sev == Info:
-		why = fmt.Sprintf("how sure: %d %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", strong, what)
+		why = fmt.Sprintf("how sure: %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", countOf(strong, what))
 	case strong == 0:
-		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", what, strings.Join(weak, ", and "))
+		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", strings.SplitN(what, "|", 2)[0], strings.Join(weak, ", and "))
 	default:
-		why = fmt.Sprintf("how sure: %d %s", strong, what)
+		why = "how sure: " + countOf(strong, what)
 		if len(weak) > 0 {
 			why += ", besides " + strings.Join(weak, ", and ")
 		}
@@ -203,6 +206,15 @@ func cmpBool(a, b bool) int {
 		return 1
 	}
 	return -1
+}
+
+// countOf writes "1 thing" or "3 things" from "thing|things".
+func countOf(n int, forms string) string {
+	one, many, _ := strings.Cut(forms, "|")
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // countSources counts the distinct client addresses among attempts.
