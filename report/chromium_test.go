@@ -27,8 +27,8 @@ const browserTimeout = 30 * time.Second
 // browser is one headless chromium driven over the DevTools protocol on a
 // pipe (--remote-debugging-pipe: JSON messages, each ended by a NUL byte,
 // that chromium reads on its fd 3 and writes on its fd 4). One browser
-// renders every page of a test, several at once, each in its own tab:
-// starting chromium takes seconds, a page a fraction of one.
+// renders every page of a test, several at once in as many tabs: starting
+// chromium takes seconds, a page a fraction of one.
 type browser struct {
 	cmd    *exec.Cmd
 	send   *os.File // chromium's fd 3
@@ -228,7 +228,7 @@ type tab struct {
 	// console holds what the pages logged: console calls, uncaught
 	// exceptions, and the browser's own messages about them (a request
 	// the Content-Security-Policy blocked, a resource that failed to
-	// load). The current page's start at from.
+	// load). The current page's messages start at from.
 	console []string
 	from    int
 }
