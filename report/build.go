@@ -14,10 +14,23 @@ import (
 	"github.com/syndiag/syndiag/flows"
 )
 
+// DefaultTop is how many rows the long tables of the terminal and Markdown
+// reports show when Options.Top is 0.
+const DefaultTop = 20
+
 // Options tune the human-readable reports.
 type Options struct {
-	// MaxAttempts bounds the list of failed attempts (default 20).
+	// MaxAttempts bounds the list of failed attempts (default: Top's).
 	MaxAttempts int
+	// Top bounds the rows of the terminal and Markdown report's tables per
+	// server endpoint and per source, for each capture (the most attempts
+	// first), and says how many more there are: 0 means DefaultTop, a
+	// negative number every row. A port scan of 1,000 ports is then 20
+	// rows, not 1,000.
+	Top int
+	// Wide keeps file names whole in tables; otherwise they are cut, from
+	// the front, to fit a terminal.
+	Wide bool
 	// Color enables ANSI colours in the terminal report.
 	Color bool
 }
@@ -26,10 +39,17 @@ type Options struct {
 // evidence and fix, then the captures, the handshakes and connect latency
 // per server, the sources, and the worst attempts.
 func build(res *analyze.Result, opt Options) *page {
-	if opt.MaxAttempts <= 0 {
-		opt.MaxAttempts = 20
+	top := opt.Top
+	if top == 0 {
+		top = DefaultTop
 	}
-	p := &page{}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = top
+		if top < 0 {
+			opt.MaxAttempts = len(res.Attempts)
+		}
+	}
+	p := &page{top: max(top, 0), wide: opt.Wide}
 	findings(p, res)
 	captures(p, res)
 	join(p, res)
@@ -107,7 +127,7 @@ func captures(p *page, res *analyze.Result) {
 			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
 			span = duration(time.Duration(c.Last - c.First))
 		}
-		rows = append(rows, []string{shorten(DisplayName(filepath.Base(c.Path)), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
+		rows = append(rows, []string{p.cut(DisplayName(filepath.Base(c.Path)), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
 	}
 	p.table([]string{"File", "Format", "Link type", "Packets", "Dups", "Start (UTC)", "Span", "Side"}, rows, 3, 4, 6)
 	var notes []string
@@ -152,11 +172,13 @@ func servers(p *page, res *analyze.Result) {
 	}
 	p.heading("Handshakes per server endpoint")
 	var rows [][]string
+	var capture []int
 	others := map[analyze.Outcome]int{}
 	for _, s := range res.Servers {
 		o := s.Outcomes
 		other := s.Attempts - o[analyze.Established] - o[analyze.Unanswered] - o[analyze.Refused] - o[analyze.ICMPUnreachable]
-		rows = append(rows, withCapture(res, s.Capture, []string{
+		capture = append(capture, s.Capture)
+		rows = append(rows, p.withCapture(res, s.Capture, []string{
 			s.Server.String(), strconv.Itoa(s.Clients), strconv.Itoa(s.Attempts),
 			strconv.Itoa(o[analyze.Established]), strconv.Itoa(s.Retransmitted),
 			strconv.Itoa(o[analyze.Unanswered]), strconv.Itoa(o[analyze.Refused]),
@@ -167,7 +189,9 @@ func servers(p *page, res *analyze.Result) {
 		}
 	}
 	head, right := captureHeader(res, []string{"Server", "Clients", "Attempts", "Established", "SYN retx", "Unanswered", "Refused", "ICMP", "Other"}, 1, 2, 3, 4, 5, 6, 7, 8)
+	rows, hidden := p.topRows(rows, capture)
 	p.table(head, rows, right...)
+	p.more(hidden)
 	notes := []string{"SYN retx: attempts that needed at least one SYN retransmission."}
 	retries := 0
 	for _, s := range res.Servers {
@@ -198,13 +222,15 @@ var outcomeMeaning = map[analyze.Outcome]string{
 
 func latency(p *page, res *analyze.Result) {
 	var rows [][]string
+	var capture []int
 	var notes []string
 	for _, s := range res.Servers {
 		l := s.Latency
 		if l.Count == 0 {
 			continue
 		}
-		rows = append(rows, withCapture(res, s.Capture, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))}))
+		capture = append(capture, s.Capture)
+		rows = append(rows, p.withCapture(res, s.Capture, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))}))
 		if l.Retransmitted > 0 {
 			tail := fmt.Sprintf("%d of the %d connects at or above p99 did", l.TailRetransmitted, l.Tail)
 			switch {
@@ -221,7 +247,13 @@ func latency(p *page, res *analyze.Result) {
 	}
 	p.heading("Connect latency (first SYN to SYN-ACK, as captured)")
 	head, right := captureHeader(res, []string{"Server", "Answered", "p50", "p90", "p99", "max", "SYN retx"}, 1, 2, 3, 4, 5, 6)
+	rows, hidden := p.topRows(rows, capture)
 	p.table(head, rows, right...)
+	p.more(hidden)
+	if p.top > 0 && len(notes) > p.top {
+		notes, hidden = notes[:p.top], len(notes)-p.top
+		notes = append(notes, fmt.Sprintf("… and %d more such notes (--top 0 for all)", hidden))
+	}
 	for _, n := range notes {
 		p.text(2, n)
 	}
@@ -232,20 +264,17 @@ func sources(p *page, res *analyze.Result) {
 	if len(res.Sources) == 0 {
 		return
 	}
-	const limit = 15
 	p.heading(fmt.Sprintf("Sources (%s, as the capture sees them)", plural(len(res.Sources), "client address")))
 	var rows [][]string
-	for i, s := range res.Sources {
-		if i == limit {
-			break
-		}
-		rows = append(rows, withCapture(res, s.Capture, []string{s.IP.String(), strconv.Itoa(s.Attempts), strconv.Itoa(s.Failed), strconv.Itoa(s.Retransmitted), s.Verdict}))
+	var capture []int
+	for _, s := range res.Sources {
+		capture = append(capture, s.Capture)
+		rows = append(rows, p.withCapture(res, s.Capture, []string{s.IP.String(), strconv.Itoa(s.Attempts), strconv.Itoa(s.Failed), strconv.Itoa(s.Retransmitted), s.Verdict}))
 	}
 	head, right := captureHeader(res, []string{"Address", "Attempts", "Failed", "SYN retx", "TCP timestamps"}, 1, 2, 3)
+	rows, hidden := p.topRows(rows, capture)
 	p.table(head, rows, right...)
-	if len(res.Sources) > limit {
-		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", len(res.Sources)-limit))
-	}
+	p.more(hidden)
 	p.gap()
 }
 
@@ -291,19 +320,17 @@ func failed(p *page, res *analyze.Result, limit int) {
 	}
 	p.heading(fmt.Sprintf("Worst attempts: failed or needed a SYN retransmission (%d)", n))
 	p.bullets(2, list)
-	if n > len(list) {
-		p.text(2, fmt.Sprintf("… and %d more (all of them are in --format json)", n-len(list)))
-	}
+	p.more(n - len(list))
 	p.gap()
 }
 
 // withCapture puts the capture's name before a table row when the report
 // holds more than one capture.
-func withCapture(res *analyze.Result, capture int, row []string) []string {
+func (p *page) withCapture(res *analyze.Result, capture int, row []string) []string {
 	if len(res.Captures) < 2 {
 		return row
 	}
-	return append([]string{shorten(DisplayName(filepath.Base(res.Captures[capture].Path)), 24)}, row...)
+	return append([]string{p.cut(DisplayName(filepath.Base(res.Captures[capture].Path)), 24)}, row...)
 }
 
 // captureHeader is a table's header and right-aligned columns, with a

@@ -67,7 +67,7 @@ func evidence(p *page, res *analyze.Result) {
 		if !f.Time.IsZero() {
 			taken = f.Time.UTC().Format("2006-01-02 15:04:05")
 		}
-		rows = append(rows, []string{shorten(DisplayName(filepath.Base(f.Path)), 26), evidenceKinds[f.Kind], taken, evidenceWhat(f)})
+		rows = append(rows, []string{p.cut(DisplayName(filepath.Base(f.Path)), 26), evidenceKinds[f.Kind], taken, evidenceWhat(f)})
 	}
 	if len(rows) > 0 {
 		p.table([]string{"File", "Kind", "Taken (UTC)", "Read"}, rows)

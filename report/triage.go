@@ -321,7 +321,7 @@ func TriageJSON(w io.Writer, t Triage) error {
 // TriageText writes the triage summary for the terminal: one row a case,
 // ranked, then the files that could not be read and those skipped.
 func TriageText(w io.Writer, t Triage, opt Options) error {
-	p := &page{}
+	p := &page{wide: opt.Wide}
 	root := commonDir(t.Cases)
 	var rows [][]string
 	var bad, crashed []string
@@ -344,7 +344,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 				top += fmt.Sprintf(" (+%d)", n)
 			}
 		}
-		name := shorten(DisplayName(strings.TrimPrefix(c.Name, root)), 34)
+		name := p.cut(DisplayName(strings.TrimPrefix(c.Name, root)), 34)
 		if len(c.Errors) > 0 {
 			name += " !"
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,6 +78,8 @@ type options struct {
 	server   string
 	expect   string
 	progress string
+	top      int
+	wide     bool
 }
 
 // run runs a command and returns its exit code. A panic (a bug) is said on
@@ -123,6 +126,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
+	fs.IntVar(&opt.top, "top", report.DefaultTop, "rows of the tables per server endpoint and per source, and worst attempts, in the table and markdown reports (the most attempts first; 0 for all)")
+	fs.BoolVar(&opt.wide, "wide", false, "keep file names whole in the table report on a terminal (they are never cut when standard output is not a terminal)")
 	showVersion := fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
@@ -199,6 +204,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: unknown --progress %q: use auto, always or never\n", opt.progress)
 		return exitUsage
 	}
+	if opt.top < 0 {
+		fmt.Fprintf(stderr, "syndiag: --top %d: use a number of rows, or 0 for all\n", opt.top)
+		return exitUsage
+	}
 	var exp *expectation
 	if opt.expect != "" {
 		if exp, err = loadExpectation(opt.expect); err != nil {
@@ -255,7 +264,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		out = f
 	}
 	bw := bufio.NewWriter(out)
-	ropt := report.Options{Color: opt.output == "" && colorful(stdout)}
+	ropt := reportOptions(opt.output, opt.wide, opt.top, stdout)
 	switch opt.format {
 	case "json":
 		err = report.JSON(bw, res)
@@ -354,6 +363,18 @@ func stdinIsData(stdin io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && (st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular())
+}
+
+// reportOptions tunes a report for where it goes: colour, and names cut
+// to fit, only on a terminal (output is -o's file, or "" for stdout);
+// top is --top, where 0 is every row.
+func reportOptions(output string, wide bool, top int, stdout io.Writer) report.Options {
+	term := output == "" && isTerminal(stdout)
+	return report.Options{
+		Color: term && colorful(stdout),
+		Top:   cmp.Or(top, -1), // 0 is all here, and the default there
+		Wide:  wide || !term,
+	}
 }
 
 // colorful reports whether w is a terminal that wants colour: a character

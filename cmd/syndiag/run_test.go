@@ -187,17 +187,7 @@ func TestGolden(t *testing.T) {
 // TestColorful checks when the terminal report may use colour: only on a
 // character device, and never with NO_COLOR set or TERM=dumb.
 func TestColorful(t *testing.T) {
-	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0) // a character device
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
+	dev, w := terminalAndPipe(t)
 	tests := []struct {
 		desc          string
 		out           io.Writer
@@ -281,4 +271,20 @@ func TestStdinImplied(t *testing.T) {
 			}
 		})
 	}
+}
+
+// terminalAndPipe opens a character device, which isTerminal takes for a
+// terminal, and the writing end of a pipe, which it does not.
+func terminalAndPipe(t *testing.T) (dev, pipe *os.File) {
+	t.Helper()
+	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close(); r.Close(); w.Close() })
+	return dev, w
 }

@@ -68,6 +68,7 @@ type triageOptions struct {
 	format, output, failOn, shard, expect, progress string
 	jobs, maxOpen                                   int
 	from                                            []string
+	wide                                            bool
 }
 
 // shardSpec is --shard i/n: this run analyzes the cases whose name hashes
@@ -117,6 +118,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&opt.shard, "shard", "", "analyze only shard i of n (i/n, from 1/n to n/n): split one file list over n machines; the jsonl outputs of all shards concatenate")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved triage output (jsonl or json) and exit 3 when a finding appeared, disappeared or changed severity")
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	fs.BoolVar(&opt.wide, "wide", false, "keep case names whole in the table on a terminal (they are never cut when standard output is not a terminal)")
 	fs.StringArrayVar(&opt.from, "from", nil, "read saved triage output (jsonl or json, e.g. the shards' outputs) instead of captures, and print it in --format; repeatable")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -235,7 +237,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			werr = report.TriageJSON(bw, t)
 		case "table":
 			report.RankCases(t.Cases)
-			werr = report.TriageText(bw, t, report.Options{Color: opt.output == "" && colorful(stdout)})
+			werr = report.TriageText(bw, t, reportOptions(opt.output, opt.wide, 0, stdout))
 		case "html":
 			report.RankCases(t.Cases)
 			werr = report.TriageHTML(bw, t)
