@@ -297,6 +297,7 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 		e.null("initial_rto_s")
 	}
 	e.str("outcome", string(a.Outcome))
+	e.str("conn_state", a.ConnState())
 	if a.RetryOf >= 0 {
 		e.int("retry_of", int64(a.RetryOf))
 	} else {
