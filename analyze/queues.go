@@ -296,13 +296,36 @@ func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []pe
 	f.Summary = fmt.Sprintf("the listener's accept queue was full: the application stopped accept()ing connections, so the kernel dropped %s from %s without answering them", plural(syns, "SYN"), plural(len(sources), "source"))
 	f.Evidence = append(f.Evidence, fitEvidence(fit))
 	f.Evidence = append(f.Evidence, fmt.Sprintf("when the first SYN went unanswered (%s), %d completed handshakes were waiting for the application: the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all",
-		Clock(fit.firstLost), fit.capacity, fit.capacity, max(fit.capacity-1, 0), fmtSeconds(periodsLength(ps))))
+		Clock(fit.firstLost), fit.capacity, fit.capacity, max(fit.capacity-1, 0), fmtSeconds(periodsLength(v.withLostSYNs(ps, dropped)))))
 	f.Evidence = append(f.Evidence, "a SYN that finds the accept queue full is dropped in tcp_conn_request (sk_acceptq_is_full) before any SYN-ACK, so no third ACK is ignored and nothing but unanswered SYNs shows: the form a firewall drop is mistaken for, told apart by the waiting handshakes and by drops that start and end with them")
 	if v.c.Role == RoleClient {
 		f.Evidence = append(f.Evidence, "seen from the client's side: the waiting requests and the unanswered SYNs are the clients' own; a capture at the server, or its ListenOverflows counter, settles it")
 	}
 	f.Recommendation = acceptQueueAdvice
 	return f
+}
+
+// withLostSYNs keeps the periods during which a SYN of these attempts was
+// lost: the model also counts a full queue where a burst was being
+// accepted and nothing was dropped, which is no time the queue turned
+// clients away.
+func (v *view) withLostSYNs(ps []period, idx []int) []period {
+	var out []period
+	for _, p := range ps {
+		hit := false
+		for _, i := range idx {
+			a := v.at(i)
+			for j, lost := range lostSYNs(a, v.c.Last) {
+				if lost && a.SYNs[j].Time >= p.from && a.SYNs[j].Time <= p.to {
+					hit = true
+				}
+			}
+		}
+		if hit {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // fitEvidence says how the lost SYNs line up with the waiting handshakes.
