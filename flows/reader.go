@@ -106,17 +106,17 @@ func NewReader(r io.Reader) (*Reader, error) {
 	return rd, nil
 }
 
-// MaxZstdWindow is the largest zstd window flows decodes: 2 GiB, what
-// `zstd --long=31` (the largest window the zstd command writes) asks for.
-// The decoder reserves a buffer of the frame's window and keeps that much
-// decompressed data in it, so a file compressed with --long=31 reserves
-// 2 GiB of address space and uses memory as the data fills it (up to the
-// smaller of the window and the decompressed capture). A larger window is
-// refused with an error that says how to proceed.
-const MaxZstdWindow = 1 << 31
+// MaxZstdWindow is the largest zstd window flows decodes: 128 MiB, the
+// zstd command's own default limit for decompression (--memory). The
+// decoder allocates the whole window a frame declares before it reads a
+// byte of data, so a few kilobytes that declare zstd --long=31's 2 GiB would
+// cost 2 GiB per file — in a triage of uploads, per job. Larger windows are
+// refused with an error that says how to proceed (decompress with
+// zstd -d --long=31, or recompress without --long).
+const MaxZstdWindow = 128 << 20
 
 // zstdWindowLimit is MaxZstdWindow, but for the fuzz target, which must not
-// reserve 2 GiB for each mutated frame header.
+// reserve 128 MiB for each mutated frame header.
 var zstdWindowLimit uint64 = MaxZstdWindow
 
 // compressedHeaderErr describes a compressed stream that gave fewer than the
@@ -162,9 +162,7 @@ func (e *zstdWindowError) Error() string {
 	if e.window > MaxZstdWindow {
 		need = formatBytes(e.window)
 	}
-	// zstd --long=31 is the largest window the zstd command writes, so a
-	// larger one comes from another tool or from corrupt data.
-	return fmt.Sprintf("zstd window of %s, larger than the %s syndiag decodes (zstd --long=31 writes at most that): recompress the capture with zstd, with no --long or --long=31 at most, or give it uncompressed",
+	return fmt.Sprintf("zstd window of %s, larger than the %s syndiag decodes (the zstd command's own default; a window is allocated whole before any data): decompress it first (zstd -d --long=31 FILE), or recompress without --long",
 		need, formatBytes(MaxZstdWindow))
 }
 
