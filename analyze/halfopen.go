@@ -58,8 +58,8 @@ func (v *view) halfOpen(claimed map[int]bool) *Finding {
 	switch {
 	case v.c.Role == RoleClient:
 		f.Confidence = 0.4
-		f.Summary = fmt.Sprintf("%s: SYN-ACKs reached the client, which never acknowledged them", plural(len(idx), "handshake"))
-		f.Evidence = append(f.Evidence, "at the client, a SYN-ACK that arrives and is not acknowledged was discarded by the client's own stack (a bad checksum, an acknowledgment number or timestamp it rejects) or belongs to a socket already gone; or the capture missed the ACKs")
+		f.Summary = fmt.Sprintf("%s: a SYN-ACK reached the client, which did not acknowledge it", plural(len(idx), "handshake"))
+		f.Evidence = append(f.Evidence, "at the client, a SYN-ACK that arrives and is not acknowledged — the client sent its SYN again, or nothing — was discarded by the client's own stack (a bad checksum, an acknowledgment number or timestamp it rejects) or belongs to a socket already gone; or the capture missed the ACKs")
 		f.Recommendation = "Check the client's counters (`nstat -az TcpExtPAWSActive TcpInCsumErrors TcpExtTCPACKSkippedSynRecv`) and whether something on the client side rewrites the SYN-ACK; a capture at the server shows what it sent."
 	case waited > 0:
 		f.Summary = fmt.Sprintf("%s: the server's SYN-ACK did not reach the client, which retransmitted its SYN", plural(waited, "handshake"))
