@@ -95,16 +95,7 @@ func BenchmarkReadCaptureGzip(b *testing.B) {
 // BenchmarkDecode measures the decoder alone on a bulk-data frame, the
 // packet syndiag sees most.
 func BenchmarkDecode(b *testing.B) {
-	data := benchCapture(2)
-	rd, err := NewReader(bytes.NewReader(data))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec, err := rd.Next()
-	if err != nil {
-		b.Fatal(err)
-	}
-	frame := append([]byte(nil), rec.Data...)
+	frame := firstFrame(b, benchCapture(2))
 	var d Decoder
 	b.SetBytes(int64(len(frame)))
 	b.ReportAllocs()

@@ -30,7 +30,11 @@ type Capture struct {
 	// TCPFrames counts frames with a TCP header; Undecoded counts frames of
 	// link types flows does not decode.
 	TCPFrames, Undecoded int64
-	Tracker              TrackerStats
+	// FilteredOut counts the decoded frames that Config.Filter or the time
+	// window left out; the counts above leave them out too. Packets counts
+	// them, and First and Last span every record.
+	FilteredOut int64
+	Tracker     TrackerStats
 	// Warnings are non-fatal problems, each once. A file-level error that
 	// stopped the reading is the last one.
 	Warnings []string
@@ -52,6 +56,15 @@ type Config struct {
 	MaxOpen int
 	// Emit receives every attempt when it is finished. It may keep it.
 	Emit func(*Attempt)
+	// Filter, when not nil, selects the packets the tracker sees; the
+	// others count in Capture.FilteredOut. See Filter.Match.
+	Filter *Filter
+	// Since and Until, when set, keep the packets from Since (included) to
+	// Until (excluded); the others count in Capture.FilteredOut.
+	Since, Until Instant
+	// Listener, when its address is valid, keeps only the attempts to that
+	// address (and port, unless 0); the others are tracked but not emitted.
+	Listener Listener
 }
 
 // ReadCapture reads a whole capture from r in one pass. The returned Capture
@@ -70,6 +83,16 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 	if emit == nil {
 		emit = func(*Attempt) {}
 	}
+	if l := cfg.Listener; l.Addr.IsValid() {
+		all := emit
+		emit = func(a *Attempt) {
+			if l.keeps(a.Server) {
+				all(a)
+			}
+		}
+	}
+	window := !cfg.Since.IsZero() || !cfg.Until.IsZero()
+	var since, until int64
 	tr := NewTracker(cfg.MaxOpen, emit)
 	var (
 		dec       Decoder
@@ -95,6 +118,11 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		if c.Packets == 1 || rec.Time < c.First {
 			c.First = rec.Time
 		}
+		if c.Packets == 1 && window {
+			// Offsets count from the first record, as tshark's
+			// frame.time_relative does.
+			since, until = cfg.Since.resolve(rec.Time), cfg.Until.resolve(rec.Time)
+		}
 		if rec.Time > c.Last {
 			c.Last = rec.Time
 		}
@@ -116,6 +144,11 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 			continue
 		}
 		dec.Decode(rec.Data, rec.LinkType)
+		if window && (!cfg.Since.IsZero() && rec.Time < since || !cfg.Until.IsZero() && rec.Time >= until) || !cfg.Filter.Match(&dec) {
+			c.FilteredOut++
+			havePrev = false
+			continue
+		}
 		m := dec.marks
 		if m&MarkTCP != 0 {
 			c.TCPFrames++
