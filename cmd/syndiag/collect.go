@@ -42,9 +42,11 @@ type collectOptions struct {
 // script without quoting tricks.
 var ifaceRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,32}$`)
 
-func runCollect(args []string, stdout, stderr io.Writer) int {
+// collectFlags defines collect's flags, bound to opt, without parsing:
+// runCollect parses them, and the completion scripts and the man page
+// describe them.
+func collectFlags(opt *collectOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag collect", pflag.ContinueOnError)
-	var opt collectOptions
 	fs.StringVar(&opt.side, "side", "both", "which host the script is for: server, client, or both (the side is then its first argument)")
 	fs.IntVar(&opt.port, "port", 0, "the server's TCP port (0: every TCP port, a larger capture)")
 	fs.StringVar(&opt.iface, "iface", "any", "the interface to capture on")
@@ -52,6 +54,12 @@ func runCollect(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opt.server, "server", "", "the server's address, to capture only its traffic on the client")
 	fs.IntVar(&opt.snaplen, "snaplen", 160, "bytes kept of each packet: the headers with every option, even IPv6 on -i any, and no payload")
 	fs.BoolVar(&opt.light, "light", false, "capture only SYN, FIN and RST segments and ICMP errors, for a port too busy for a header capture (the accept-queue model then cannot see ignored ACKs or when the application answered)")
+	return fs
+}
+
+func runCollect(args []string, stdout, stderr io.Writer) int {
+	var opt collectOptions
+	fs := collectFlags(&opt)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

@@ -37,6 +37,8 @@ Usage:
   syndiag triage [flags] PATH...  (every capture under the paths, a summary of all; see triage --help)
   syndiag collect [flags]         (print a script that collects captures and host evidence)
   syndiag version                 (the version, VCS revision and Go version; also --version)
+  syndiag completion bash|zsh|fish  (print a shell completion script; see the README)
+  syndiag man                     (print the man page: syndiag man | man -l -)
 
 FILE is a capture written by tcpdump, tshark, dumpcap or Wireshark: pcap or
 pcapng, plain or compressed with gzip or zstd (detected from the content, not
@@ -82,6 +84,25 @@ type options struct {
 	wide     bool
 }
 
+// analyzeFlags defines analyze's flags, bound to opt, without parsing: run
+// parses them, and the completion scripts and the man page describe them.
+func analyzeFlags(opt *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
+	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json, markdown, or html (one self-contained page with charts; use with -o)")
+	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
+	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1); beyond it the one idle the longest is closed early and counted")
+	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
+	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
+	fs.StringVar(&opt.client, "client", "", "a capture taken on the client side (or its LAN, before any NAT), to join with --server")
+	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
+	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
+	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
+	fs.IntVar(&opt.top, "top", report.DefaultTop, "rows of the tables per server endpoint and per source, and worst attempts, in the table and markdown reports (the most attempts first; 0 for all)")
+	fs.BoolVar(&opt.wide, "wide", false, "keep file names whole in the table report on a terminal (they are never cut when standard output is not a terminal)")
+	fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
+	return fs
+}
+
 // run runs a command and returns its exit code. A panic (a bug) is said on
 // stderr and exits exitInternal, not Go's 2, which here means an input that
 // could not be read.
@@ -106,6 +127,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}()
 		return runTriage(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "completion" {
+		return runCompletion(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "man" {
+		return runMan(args[1:], stdout, stderr)
+	}
 	if len(args) == 1 && args[0] == "version" {
 		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
 		return exitOK
@@ -115,20 +142,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	} else if len(args) > 0 && args[0] == "help" {
 		args = []string{"--help"}
 	}
-	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
 	var opt options
-	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json, markdown, or html (one self-contained page with charts; use with -o)")
-	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
-	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1); beyond it the one idle the longest is closed early and counted")
-	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
-	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
-	fs.StringVar(&opt.client, "client", "", "a capture taken on the client side (or its LAN, before any NAT), to join with --server")
-	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
-	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
-	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
-	fs.IntVar(&opt.top, "top", report.DefaultTop, "rows of the tables per server endpoint and per source, and worst attempts, in the table and markdown reports (the most attempts first; 0 for all)")
-	fs.BoolVar(&opt.wide, "wide", false, "keep file names whole in the table report on a terminal (they are never cut when standard output is not a terminal)")
-	showVersion := fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
+	fs := analyzeFlags(&opt)
 	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
 	// pflag prints the usage on every parse error; we want it only for
 	// --help, and a one-line error otherwise.
@@ -149,7 +164,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: %v (try syndiag --help)\n", err)
 		return exitUsage
 	}
-	if *showVersion {
+	if v, _ := fs.GetBool("version"); v {
 		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
 		return exitOK
 	}

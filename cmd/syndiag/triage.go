@@ -107,9 +107,10 @@ func parseShard(s string) (shardSpec, error) {
 	return shardSpec{uint32(i), uint32(n)}, nil
 }
 
-func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// triageFlags defines triage's flags, bound to opt, without parsing: runTriage
+// parses them, and the completion scripts and the man page describe them.
+func triageFlags(opt *triageOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag triage", pflag.ContinueOnError)
-	var opt triageOptions
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order), json, or html (an index page and a report per case beside it; needs -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the output to this file instead of standard output")
 	fs.IntVarP(&opt.jobs, "jobs", "j", runtime.NumCPU(), "cases analyzed at once; memory grows with it, not with the number of files")
@@ -120,6 +121,12 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&opt.wide, "wide", false, "keep case names whole in the table on a terminal (they are never cut when standard output is not a terminal)")
 	fs.StringArrayVar(&opt.from, "from", nil, "read saved triage output (jsonl or json, e.g. the shards' outputs) instead of captures, and print it in --format; repeatable")
+	return fs
+}
+
+func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var opt triageOptions
+	fs := triageFlags(&opt)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
