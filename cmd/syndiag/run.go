@@ -82,6 +82,8 @@ type options struct {
 	progress string
 	top      int
 	wide     bool
+	sel      selection
+	cfg      flows.Config // MaxOpen and what sel selects
 }
 
 // analyzeFlags defines analyze's flags, bound to opt, without parsing: run
@@ -98,6 +100,7 @@ func analyzeFlags(opt *options) *pflag.FlagSet {
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")
 	fs.StringVar(&opt.progress, "progress", "auto", "progress bar on stderr while a file is read: auto (when stderr is a terminal and the read takes a while), always or never")
 	fs.IntVar(&opt.top, "top", report.DefaultTop, "rows of the tables per server endpoint and per source, and worst attempts, in the table and markdown reports (the most attempts first; 0 for all)")
+	selectionFlags(fs, &opt.sel)
 	fs.BoolVar(&opt.wide, "wide", false, "keep file names whole in the table report on a terminal (they are never cut when standard output is not a terminal)")
 	fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
 	return fs
@@ -176,7 +179,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: %s needs %s: the two name the client-side and the server-side capture to join (for captures on their own, name them without flags)\n", given, other)
 		return exitUsage
 	}
-	files := fs.Args()
+	files, err := opt.sel.compile(fs.Args(), &opt.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: %v\n", err)
+		return exitUsage
+	}
+	opt.cfg.MaxOpen = opt.maxOpen
 	if len(files) == 0 && opt.client == "" && stdinIsData(stdin) {
 		// tcpdump -w - | syndiag: as if "-" were given.
 		files = []string{"-"}
@@ -433,16 +441,19 @@ func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*
 			r = counting{f, p}
 		}
 	}
-	return readInput(path, r, opt.maxOpen)
+	return readInputConfig(path, r, opt.cfg)
 }
 
 // readInput reads a capture from r, named path in the report.
 func readInput(path string, r io.Reader, maxOpen int) (*analyze.Input, error) {
+	return readInputConfig(path, r, flows.Config{MaxOpen: maxOpen})
+}
+
+// readInputConfig reads a capture from r with cfg's selection.
+func readInputConfig(path string, r io.Reader, cfg flows.Config) (*analyze.Input, error) {
 	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}
-	c, err := flows.ReadCapture(r, flows.Config{
-		MaxOpen: maxOpen,
-		Emit:    func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) },
-	})
+	cfg.Emit = func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }
+	c, err := flows.ReadCapture(r, cfg)
 	in.Capture = c
 	if c.Format == "" {
 		return nil, err
