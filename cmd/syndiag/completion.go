@@ -184,7 +184,7 @@ func zshAction(c completion) string {
 	case completeFiles:
 		return "_files"
 	case completeDirs:
-		return "_files -/"
+		return "_directories"
 	case completeChoices:
 		return "(" + strings.Join(c.choices, " ") + ")"
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -225,6 +227,74 @@ func TestFishCompletion(t *testing.T) {
 			slices.Sort(got)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("%q: got %q, want %q", tc.line, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestZshCompletion types command lines into an interactive zsh with the
+// script loaded (testdata/zsh-complete.zsh) and checks what its completion
+// system offers, where zsh is installed: the _arguments specs, which zsh -n
+// does not read. Flags are checked against the FlagSets.
+func TestZshCompletion(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("zsh is not installed")
+	}
+	script := filepath.Join(t.TempDir(), "_syndiag")
+	if err := os.WriteFile(script, []byte(completionScript(t, "zsh")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capture, err := filepath.Abs("testdata/zsh-complete.zsh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// compinit's dump, made once for every line.
+	dump := filepath.Join(t.TempDir(), "zcompdump")
+	if out, err := exec.Command(zsh, "-f", "-c", "autoload -U compinit && compinit -u -d "+shellQuote(dump)).CombinedOutput(); err != nil {
+		t.Fatalf("compinit: %v\n%s", err, out)
+	}
+	dir := completionDir(t)
+	flagsOf := func(name string) []string {
+		want := []string{"-h", "--help"}
+		for _, c := range commands() {
+			for _, f := range c.flagList() {
+				if c.name == name {
+					want = append(want, flagWords(f)...)
+				}
+			}
+		}
+		return want
+	}
+	tests := []struct {
+		desc, line string
+		want       []string
+	}{
+		{"commands and captures", "syndiag ", []string{"analyze", "collect", "completion", "man", "server.pcap", "triage", "uploads", "version"}},
+		{"analyze's flags", "syndiag -", flagsOf("analyze")},
+		{"triage's flags", "syndiag triage -", flagsOf("triage")},
+		{"collect's flags", "syndiag collect -", flagsOf("collect")},
+		{"format", "syndiag --format ", []string{"table", "json", "markdown", "html"}},
+		{"--fail-on=", "syndiag --fail-on=w", []string{"warning"}},
+		{"triage's format", "syndiag triage -f j", []string{"jsonl", "json"}},
+		{"collect's side", "syndiag collect --side ", []string{"server", "client", "both"}},
+		{"shells", "syndiag completion ", shells},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, zsh, "-f", capture, script, tc.line, dump)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("zsh: %v\n%s", err, out)
+			}
+			got := slices.Compact(slices.Sorted(slices.Values(strings.Fields(string(out)))))
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("%q: got %q, want %q", tc.line, got, want)
 			}
 		})
 	}
