@@ -35,8 +35,10 @@ type jsonCapture struct {
 	AfterEviction jsonAfterEviction `json:"after_eviction"`
 	OrphanSYNACKs int64             `json:"orphan_synacks"`
 	OrphanICMP    int64             `json:"orphan_icmp"`
-	Warnings      []string          `json:"warnings"`
-	Error         *string           `json:"error"`
+	// FilteredOut counts the frames the packet selection left out.
+	FilteredOut int64    `json:"filtered_out"`
+	Warnings    []string `json:"warnings"`
+	Error       *string  `json:"error"`
 }
 
 type jsonAfterEviction struct {
@@ -138,7 +140,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 			Path: EscapeName(c.Path), Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
 			SYNFrames: c.SYNFrames, SYNACKFrames: c.SYNACKFrames, RSTFrames: c.RSTFrames,
 			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted, MaxOpen: c.Tracker.MaxOpen,
-			OrphanSYNACKs: c.Tracker.OrphanSYNACKs, OrphanICMP: c.Tracker.OrphanICMP,
+			OrphanSYNACKs: c.Tracker.OrphanSYNACKs, OrphanICMP: c.Tracker.OrphanICMP, FilteredOut: c.FilteredOut,
 			AfterEviction: afterEviction(c.Tracker),
 			LinkTypes:     []string{}, Warnings: append([]string{}, c.Warnings...),
 		}

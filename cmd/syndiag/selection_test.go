@@ -80,3 +80,29 @@ func TestSelectionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectionSaid: a report of a selection says how much of the capture
+// it left out, in the terminal and in the JSON.
+func TestSelectionSaid(t *testing.T) {
+	const file = "../../testdata/lab/mixed-failures.pcap"
+	code, stdout, stderr := runCmd(t, "-Y", "port 8081", file)
+	if code != exitOK || !strings.Contains(strings.Join(strings.Fields(stdout), " "), "frames of 64 left out by the packet selection") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"-f", "json", "-Y", "port 8081", file}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Captures []struct {
+			Packets     int64 `json:"packets"`
+			FilteredOut int64 `json:"filtered_out"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Captures[0]; c.FilteredOut == 0 || c.FilteredOut >= c.Packets {
+		t.Errorf("filtered_out %d of %d packets", c.FilteredOut, c.Packets)
+	}
+}
