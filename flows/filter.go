@@ -112,8 +112,8 @@ func ParseFilter(expr string) (*Filter, error) {
 }
 
 type token struct {
-	s   string
-	off int
+	s        string // the word, lower-cased ("!" is "not", "&&" "and")
+	off, end int    // where it stands in the expression
 }
 
 type filterParser struct {
@@ -131,10 +131,10 @@ func (p *filterParser) lex() error {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '(' || c == ')':
-			p.toks = append(p.toks, token{s[i : i+1], i})
+			p.toks = append(p.toks, token{s[i : i+1], i, i + 1})
 			i++
 		case c == '!':
-			p.toks = append(p.toks, token{"not", i})
+			p.toks = append(p.toks, token{"not", i, i + 1})
 			i++
 		case c == '&' || c == '|':
 			if i+1 >= len(s) || s[i+1] != c {
@@ -144,14 +144,14 @@ func (p *filterParser) lex() error {
 			if c == '|' {
 				w = "or"
 			}
-			p.toks = append(p.toks, token{w, i})
+			p.toks = append(p.toks, token{w, i, i + 2})
 			i += 2
 		default:
 			j := i
 			for j < len(s) && !strings.ContainsRune(" \t\n\r()!&|", rune(s[j])) {
 				j++
 			}
-			p.toks = append(p.toks, token{strings.ToLower(s[i:j]), i})
+			p.toks = append(p.toks, token{strings.ToLower(s[i:j]), i, j})
 			i = j
 		}
 	}
@@ -171,7 +171,7 @@ func (p *filterParser) errf(format string, a ...any) error {
 		return &FilterError{Offset: len(p.src), Msg: fmt.Sprintf(format, a...)}
 	}
 	t := p.toks[p.i]
-	return &FilterError{Offset: t.off, Word: p.src[t.off : t.off+len(t.s)], Msg: fmt.Sprintf(format, a...)}
+	return &FilterError{Offset: t.off, Word: p.src[t.off:t.end], Msg: fmt.Sprintf(format, a...)}
 }
 
 func (p *filterParser) or() (node, error) {
