@@ -444,11 +444,6 @@ func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*
 	return readInputConfig(path, r, opt.cfg)
 }
 
-// readInput reads a capture from r, named path in the report.
-func readInput(path string, r io.Reader, maxOpen int) (*analyze.Input, error) {
-	return readInputConfig(path, r, flows.Config{MaxOpen: maxOpen})
-}
-
 // readInputConfig reads a capture from r with cfg's selection.
 func readInputConfig(path string, r io.Reader, cfg flows.Config) (*analyze.Input, error) {
 	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}

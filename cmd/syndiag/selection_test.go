@@ -106,3 +106,36 @@ func TestSelectionSaid(t *testing.T) {
 		t.Errorf("filtered_out %d of %d packets", c.FilteredOut, c.Packets)
 	}
 }
+
+// TestTriageSelection: triage takes the same selection, as a flag or after
+// the paths, and applies it to every case.
+func TestTriageSelection(t *testing.T) {
+	const dir = "../../testdata/lab"
+	for _, args := range [][]string{
+		{"triage", "--progress", "never", "-f", "jsonl", "-Y", "port 8081", dir},
+		{"triage", "--progress", "never", "-f", "jsonl", dir, "port", "8081"},
+	} {
+		code, stdout, stderr := runCmd(t, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var c struct {
+				Case     string
+				Attempts int
+				Findings []struct{ Kind string }
+			}
+			if err := json.Unmarshal([]byte(line), &c); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range c.Findings {
+				if f.Kind != "refused" {
+					t.Errorf("%v: %s: %s beside the refusals of port 8081, the only port selected", args, c.Case, f.Kind)
+				}
+			}
+		}
+	}
+	if code, _, stderr := runCmd(t, "triage", "-Y", "port http", dir); code != exitUsage || !strings.Contains(stderr, `offset 5 ("http")`) {
+		t.Errorf("bad filter: exit %d, %s", code, stderr)
+	}
+}

@@ -69,6 +69,8 @@ type triageOptions struct {
 	jobs, maxOpen                                   int
 	from                                            []string
 	wide                                            bool
+	sel                                             selection
+	cfg                                             flows.Config // the selection, compiled, and the cap
 }
 
 // shardSpec is --shard i/n: this run analyzes the cases whose name hashes
@@ -115,6 +117,7 @@ func triageFlags(opt *triageOptions) *pflag.FlagSet {
 	fs.StringVarP(&opt.output, "output", "o", "", "write the output to this file instead of standard output")
 	fs.IntVarP(&opt.jobs, "jobs", "j", runtime.NumCPU(), "cases analyzed at once; memory grows with it, not with the number of files")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1)")
+	selectionFlags(fs, &opt.sel)
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a case has a finding of at least this severity: info, warning, critical or none")
 	fs.StringVar(&opt.shard, "shard", "", "analyze only shard i of n (i/n, from 1/n to n/n): split one file list over n machines; the jsonl outputs of all shards concatenate")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved triage output (jsonl or json) and exit 3 when a finding appeared, disappeared or changed severity")
@@ -141,7 +144,10 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "syndiag triage: %s\n", report.DisplayName(fmt.Sprintf(format, a...)))
 		return exitUsage
 	}
-	paths := fs.Args()
+	paths, err := opt.sel.compile(fs.Args(), &opt.cfg)
+	if err != nil {
+		return fail("%v", err)
+	}
 	switch {
 	case len(paths) == 0 && len(opt.from) == 0:
 		return fail("no path given (try syndiag triage --help)")
@@ -445,7 +451,9 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 	sizes := map[string]int64{}
 	for _, f := range c.files {
 		sizes[f.path] = f.size
-		in, err := readCaseFile(ctx, f, opt.maxOpen, prog)
+		cfg := opt.cfg
+		cfg.MaxOpen = opt.maxOpen
+		in, err := readCaseFile(ctx, f, cfg, prog)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -480,7 +488,7 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 }
 
 // readCaseFile reads one capture of a case, stopping when ctx is done.
-func readCaseFile(ctx context.Context, f caseInput, maxOpen int, prog *progress) (*analyze.Input, error) {
+func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *progress) (*analyze.Input, error) {
 	open := openRegular
 	if f.stream {
 		open = os.Open // named on the command line: waits for its writer
@@ -494,7 +502,7 @@ func readCaseFile(ctx context.Context, f caseInput, maxOpen int, prog *progress)
 	if prog != nil {
 		r = counting{r, prog}
 	}
-	in, err := readInput(f.path, r, maxOpen)
+	in, err := readInputConfig(f.path, r, cfg)
 	if in != nil {
 		in.Role = f.role
 	}
