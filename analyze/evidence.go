@@ -34,6 +34,7 @@ const (
 	EvidenceSS      EvidenceKind = "ss"        // ss -lnt, ss -ltn, ss -nt ... (one or many samples)
 	EvidenceUname   EvidenceKind = "uname"     // uname -r, uname -a, or /proc/version
 	EvidenceCollect EvidenceKind = "collect"   // the side marker that syndiag collect writes
+	EvidenceTrace   EvidenceKind = "trace"     // skb:kfree_skb drop reasons: tracefs trace or trace_pipe, perf script
 )
 
 // collectMarker starts the file in which syndiag collect says which side
@@ -48,7 +49,7 @@ const maxEvidenceSize = 64 << 20
 // file.
 var (
 	// ErrNotEvidence: the content is none of the outputs syndiag reads.
-	ErrNotEvidence = errors.New("not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt and uname -r")
+	ErrNotEvidence = errors.New("not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces")
 	// ErrCaptureNotEvidence: the file is a packet capture.
 	ErrCaptureNotEvidence = errors.New("a packet capture, not host evidence: give it as a capture FILE argument")
 	// ErrEvidenceTooLarge: the file is larger than any of these outputs.
@@ -147,6 +148,8 @@ type HostEvidence struct {
 	// Sockets counts the other sockets ss listed, by state ("" when the
 	// file has no State column).
 	Sockets map[string]int
+	// Drops are the kernel's drop reasons, one per trace file.
+	Drops []DropTrace
 
 	snaps       []*counterSnapshot
 	orderNotes  []string // from resolveCounters
@@ -271,6 +274,13 @@ func (ev *HostEvidence) Add(path string, r io.Reader) error {
 			}
 			ev.Kernel, ev.KernelFile = rel, path
 		}
+	case EvidenceTrace:
+		d, ignored := parseTrace(lines)
+		d.File, f.Ignored, f.Values = path, ignored, d.Events
+		if d.Events == 0 {
+			ev.Note(fmt.Sprintf("%s is a kernel trace without skb:kfree_skb drop reasons (%s): was the tracepoint enabled, on Linux 5.17 or later?", filepath.Base(path), plural(len(lines)-ignored, "line")))
+		}
+		ev.Drops = append(ev.Drops, d)
 	case EvidenceCollect:
 		var side Role
 		side, f.Ignored = parseCollectInfo(lines)

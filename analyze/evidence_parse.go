@@ -88,6 +88,8 @@ func detectEvidence(lines []string) (EvidenceKind, string) {
 		switch {
 		case strings.HasPrefix(t, collectMarker):
 			return EvidenceCollect, t
+		case traceLineRe.MatchString(t):
+			return EvidenceTrace, t
 		case t == "#kernel":
 			return EvidenceNstat, t
 		case strings.Contains(t, "Recv-Q") && strings.Contains(t, "Send-Q"):

@@ -234,7 +234,7 @@ func TestEvidenceErrors(t *testing.T) {
 		err     error
 		msg     string
 	}{
-		{"garbage", "hello, this is not evidence\nand neither is this line\n", ErrNotEvidence, `evidence f.txt: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt and uname -r: it starts with "hello, this is not evidence"`},
+		{"garbage", "hello, this is not evidence\nand neither is this line\n", ErrNotEvidence, `evidence f.txt: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces: it starts with "hello, this is not evidence"`},
 		{"empty", "", ErrNotEvidence, "evidence f.txt: not host evidence"},
 		{"only comments", "# nothing here\n\n", ErrNotEvidence, "evidence f.txt: not host evidence"},
 		{"binary", "\x00\x01\x02binary", ErrNotEvidence, "it starts with"},
@@ -655,6 +655,11 @@ func FuzzEvidence(f *testing.F) {
 			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && !e.IsDir() {
 				f.Add(b)
 			}
+		}
+	}
+	for _, s := range []string{"capture-stopped", "app-retry", "stale-timewait"} {
+		if b, err := os.ReadFile(filepath.Join(trustDir, s, "evidence", "trace.txt")); err == nil {
+			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

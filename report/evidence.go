@@ -19,6 +19,7 @@ var evidenceKinds = map[analyze.EvidenceKind]string{
 	analyze.EvidenceSS:      "ss",
 	analyze.EvidenceUname:   "uname",
 	analyze.EvidenceCollect: "collect",
+	analyze.EvidenceTrace:   "drop-reason trace",
 }
 
 // evidenceWhat says what a file of a kind holds, counted.
@@ -35,6 +36,8 @@ func evidenceWhat(f analyze.EvidenceFile) string {
 		s = "kernel release"
 	case analyze.EvidenceCollect:
 		s = "side"
+	case analyze.EvidenceTrace:
+		s = plural(f.Values, "dropped packet")
 	}
 	if f.Ignored > 0 {
 		s += fmt.Sprintf(" (%s not used)", plural(f.Ignored, "line"))
