@@ -94,6 +94,7 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 	ev.fusionNotes = nil
 	fz := &fuser{res: res, ev: ev}
 	fz.coverage()
+	fz.traceCoverage()
 	if ev.Side == RoleClient {
 		ev.fusionNotes = append(ev.fusionNotes, fmt.Sprintf("the evidence was collected on the client (%s): its counters and listeners are not the server's, so only the client's own settings are compared with the capture", base(ev.sideFile)))
 		for i := range res.Findings {
@@ -111,10 +112,13 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 			fz.perHostPAWS(f, &adj)
 		case KindAcceptQueueOverflow:
 			fz.acceptQueue(f, &adj)
+			fz.acceptQueueReasons(f)
 		case KindSYNQueueOverflow:
 			fz.synQueue(f, &adj)
 		case KindServerSilentDrop:
 			fz.silentDrop(f, &adj)
+		case KindRefused:
+			fz.refusedReasons(f, &adj)
 		case KindTimestampsNonMonotone:
 			fz.timestamps(f)
 		}
@@ -248,16 +252,7 @@ func (fz *fuser) coverage() {
 			to = s.time
 		}
 	}
-	var first, last int64
-	for _, c := range fz.res.Captures {
-		if c.Capture == nil || c.Packets == 0 {
-			continue
-		}
-		if first == 0 || c.First < first {
-			first = c.First
-		}
-		last = max(last, c.Last)
-	}
+	first, last := fz.captureBounds()
 	if from.IsZero() || from.Equal(to) || first == 0 {
 		return
 	}
@@ -268,6 +263,21 @@ func (fz *fuser) coverage() {
 		return
 	}
 	fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("the counter snapshots (%s to %s UTC) cover the capture (%s to %s UTC)", from.Format(layout), to.Format(layout), cf.Format(layout), cl.Format(layout)))
+}
+
+// captureBounds returns the first and the last packet time of all the
+// captures (Unix nanoseconds), 0 when none has packets.
+func (fz *fuser) captureBounds() (first, last int64) {
+	for _, c := range fz.res.Captures {
+		if c.Capture == nil || c.Packets == 0 {
+			continue
+		}
+		if first == 0 || c.First < first {
+			first = c.First
+		}
+		last = max(last, c.Last)
+	}
+	return first, last
 }
 
 // compare words a counter's delta against the drops the capture shows (or
@@ -517,6 +527,7 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 		add(s + "; if they were these, a listener, not a firewall, dropped them: look at ss -lnt and the application's accept loop")
 		adj.lower(0.6)
 	}
+	fz.silentDropReasons(f, adj, syns, serverSide)
 }
 
 // timestamps: several timestamp clocks behind one address only matter with
