@@ -277,6 +277,9 @@ func (ev *HostEvidence) Add(path string, r io.Reader) error {
 	case EvidenceTrace:
 		d, ignored := parseTrace(lines)
 		d.File, f.Ignored, f.Values = path, ignored, d.Events
+		if f.Time.IsZero() {
+			f.Time = d.First // zero when the trace clock is not tied to the wall clock
+		}
 		if d.Events == 0 {
 			ev.Note(fmt.Sprintf("%s is a kernel trace without skb:kfree_skb drop reasons (%s): was the tracepoint enabled, on Linux 5.17 or later?", filepath.Base(path), plural(len(lines)-ignored, "line")))
 		}

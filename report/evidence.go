@@ -140,6 +140,8 @@ func evidence(p *page, res *analyze.Result) {
 		p.gap()
 	}
 
+	dropReasons(p, ev)
+
 	if ss := ev.KeySysctls(); len(ss) > 0 {
 		p.heading("Settings that decide how SYNs are treated")
 		rows = nil
@@ -182,6 +184,28 @@ func evidence(p *page, res *analyze.Result) {
 	}
 }
 
+// dropReasons lays out the kernel's drop reasons, over each whole trace:
+// the findings say which of them fall within the capture.
+func dropReasons(p *page, ev *analyze.HostEvidence) {
+	var rows [][]string
+	for _, d := range ev.Drops {
+		for _, r := range d.Reasons {
+			var sites []string
+			for _, s := range r.Sites {
+				sites = append(sites, fmt.Sprintf("%s %d", s.Function, s.Count))
+			}
+			rows = append(rows, []string{r.Reason, strconv.Itoa(r.Count), strings.Join(sites, ", "), DisplayName(filepath.Base(d.File))})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.heading("Kernel drop reasons (skb:kfree_skb)")
+	p.table([]string{"Reason", "Packets", "Freed at", "File"}, rows, 1)
+	p.text(2, "Counted over the whole trace; the findings count the drops within the capture.")
+	p.gap()
+}
+
 type jsonEvidence struct {
 	Side      string             `json:"side"`
 	Files     []jsonEvidenceFile `json:"files"`
@@ -190,6 +214,23 @@ type jsonEvidence struct {
 	Counters  []jsonCounter      `json:"counters"`
 	Sysctls   []jsonSysctl       `json:"sysctls"`
 	Listeners []jsonListener     `json:"listeners"`
+	// DropReasons is there only when a drop-reason trace was read.
+	DropReasons []jsonDropReason `json:"drop_reasons,omitempty"`
+}
+
+type jsonDropReason struct {
+	Reason string         `json:"reason"`
+	Count  int            `json:"count"`
+	Sites  []jsonDropSite `json:"sites"`
+	File   string         `json:"file"`
+	// Clock says how the trace clock was tied to the wall clock: "marker",
+	// "unix", or "" (not tied: the count is a total).
+	Clock string `json:"clock"`
+}
+
+type jsonDropSite struct {
+	Function string `json:"function"`
+	Count    int    `json:"count"`
 }
 
 type jsonEvidenceFile struct {
@@ -264,6 +305,15 @@ func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
 	}
 	for _, l := range ev.Listeners {
 		j.Listeners = append(j.Listeners, jsonListener{Local: l.Local, RecvQ: l.RecvQ, SendQ: l.SendQ, Samples: l.Samples, File: l.File})
+	}
+	for _, d := range ev.Drops {
+		for _, r := range d.Reasons {
+			jd := jsonDropReason{Reason: r.Reason, Count: r.Count, Sites: []jsonDropSite{}, File: d.File, Clock: string(d.Clock)}
+			for _, s := range r.Sites {
+				jd.Sites = append(jd.Sites, jsonDropSite{s.Function, s.Count})
+			}
+			j.DropReasons = append(j.DropReasons, jd)
+		}
 	}
 	return j
 }

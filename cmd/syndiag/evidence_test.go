@@ -203,3 +203,42 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestEvidenceDropReasons: a drop-reason trace is listed with its reasons
+// in the terminal report and in the JSON document's drop_reasons.
+func TestEvidenceDropReasons(t *testing.T) {
+	dir := "../../testdata/trust/app-retry/"
+	code, stdout, stderr := runCmd(t, "--evidence", dir+"evidence/trace.txt", dir+"server.pcap")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Kernel drop reasons (skb:kfree_skb)", "NO_SOCKET          7  tcp_v4_rcv 7", "show 7 NO_SOCKET drops at tcp_v4_rcv while the capture ran"} {
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("the report lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, stderr = runCmd(t, "--format", "json", "--evidence", dir+"evidence/trace.txt", dir+"server.pcap")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Evidence struct {
+			DropReasons []struct {
+				Reason string `json:"reason"`
+				Count  int    `json:"count"`
+				Clock  string `json:"clock"`
+				Sites  []struct {
+					Function string `json:"function"`
+					Count    int    `json:"count"`
+				} `json:"sites"`
+			} `json:"drop_reasons"`
+		} `json:"evidence"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	d := doc.Evidence.DropReasons
+	if len(d) != 2 || d[0].Reason != "NO_SOCKET" || d[0].Count != 7 || d[0].Clock != "marker" || len(d[0].Sites) != 1 || d[0].Sites[0].Function != "tcp_v4_rcv" {
+		t.Errorf("drop_reasons %+v; want NO_SOCKET 7 at tcp_v4_rcv, then QUEUE_PURGE", d)
+	}
+}
