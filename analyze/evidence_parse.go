@@ -80,8 +80,14 @@ func skippable(l string) bool {
 // detectEvidence decides a file's kind from its first meaningful line, and
 // returns that line.
 func detectEvidence(lines []string) (EvidenceKind, string) {
+	traceHeader := ""
 	for i, l := range lines {
 		if skippable(l) {
+			// tracefs's trace file starts with "# tracer: nop", even
+			// when nothing was recorded.
+			if t := strings.TrimSpace(l); traceHeader == "" && strings.HasPrefix(t, "# tracer: ") {
+				traceHeader = t
+			}
 			continue
 		}
 		t := strings.TrimRight(l, " \t")
@@ -114,6 +120,9 @@ func detectEvidence(lines []string) (EvidenceKind, string) {
 			return EvidenceUname, t
 		}
 		return "", t
+	}
+	if traceHeader != "" {
+		return EvidenceTrace, traceHeader
 	}
 	return "", ""
 }

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -109,6 +111,7 @@ func TestDropTraceFormats(t *testing.T) {
 		{"perf script", perf, TraceClockUnix, 1, 0, "2026-12-04T16:18:27.64906Z", "IP_RPFILTER"},
 		{"kfree_skb without a reason", strings.Replace(ftrace, " reason: NETFILTER_DROP", "", 1) + noflag, TraceClockUnknown, 1, 1, "", "NO_SOCKET"},
 		{"nearly a trace", ftrace + "this line is not an event\n" + "  <idle>-0 [001] ..s1. x: kfree_skb: reason: X\n", TraceClockUnknown, 1, 2, "", "NETFILTER_DROP"},
+		{"empty tracefs buffer", header, TraceClockUnknown, 0, 0, "", ""},
 		{"other events only", strings.Replace(noflag, "kfree_skb", "tcp_send_reset", 1), TraceClockUnknown, 0, 0, "", ""},
 	}
 	for _, tc := range tests {
@@ -137,5 +140,38 @@ func TestDropTraceFormats(t *testing.T) {
 				t.Errorf("notes %q; want one saying there are no drop reasons", ev.Notes)
 			}
 		})
+	}
+}
+
+// TestDropTraceTruncation cuts a real trace at every byte: once its first
+// event line is whole, every prefix is read as a trace, and no prefix
+// counts more events than the whole file.
+func TestDropTraceTruncation(t *testing.T) {
+	data := readTrace(t, "capture-stopped")
+	firstLine := strings.IndexByte(data, '\n')
+	whole := readOne(t, filepath.Join(trustDir, "capture-stopped", "evidence", "trace.txt")).Drops[0].Events
+	for n := range len(data) + 1 {
+		ev := NewHostEvidence()
+		err := ev.Add("trace.txt", strings.NewReader(data[:n]))
+		if n >= firstLine && err != nil {
+			t.Fatalf("cut at %d: %v", n, err)
+		}
+		if err == nil && (ev.Files[0].Kind != EvidenceTrace && n >= firstLine || len(ev.Drops) > 0 && ev.Drops[0].Events > whole) {
+			t.Fatalf("cut at %d: kind %s, %d events of %d", n, ev.Files[0].Kind, ev.Drops[0].Events, whole)
+		}
+	}
+}
+
+func BenchmarkEvidenceTrace(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(trustDir, "accept-full-nat", "evidence", "trace.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := NewHostEvidence().Add("trace.txt", bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
