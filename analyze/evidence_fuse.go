@@ -119,6 +119,8 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 			fz.silentDrop(f, &adj)
 		case KindRefused:
 			fz.refusedReasons(f, &adj)
+		case KindStaleTimeWait:
+			fz.staleReasons(f, &adj)
 		case KindTimestampsNonMonotone:
 			fz.timestamps(f)
 		}

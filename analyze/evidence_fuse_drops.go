@@ -221,6 +221,25 @@ func (fz *fuser) refusedReasons(f *Finding, adj *adjustment) {
 	f.Evidence = append(f.Evidence, s)
 }
 
+// staleReasons checks SYNs answered by a bare ACK against TCP_INVALID_SYN:
+// tcp_validate_incoming gives that reason to a SYN that reaches a
+// synchronised connection, after answering it with a challenge ACK
+// (tcp_send_challenge_ack, RFC 5961 4.2).
+func (fz *fuser) staleReasons(f *Finding, adj *adjustment) {
+	if !fz.tracesUsable(f.Capture) {
+		return
+	}
+	d := fz.drops("TCP_INVALID_SYN", f.Capture)
+	if d.n == 0 {
+		return
+	}
+	s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, for %s answered by a bare ACK: these SYNs met a connection the server still held as ESTABLISHED on the same 4-tuple, which answers a SYN with a challenge ACK and drops it (tcp_validate_incoming, RFC 5961 4.2)", d.source(), plural(d.n, "TCP_INVALID_SYN drop"), d.where(), d.when(), plural(len(f.attempts), "attempt"))
+	if d.n >= len(f.attempts) && d.timed {
+		adj.raise(0.5)
+	}
+	f.Evidence = append(f.Evidence, s)
+}
+
 // acceptQueueReasons says what a trace can and cannot show of a full
 // listen queue: tcp_conn_request drops the SYN after tcp_listendrop and
 // tcp_rcv_state_process frees it with consume_skb, as an accepted one, so

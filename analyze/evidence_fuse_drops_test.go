@@ -43,6 +43,7 @@ func TestDropReasonFusion(t *testing.T) {
 	}{
 		{"capture-stopped", KindServerSilentDrop, fmt.Sprintf("show %d NETFILTER_DROP drops at nft_do_chain while the capture ran, and the capture shows %d SYN transmissions without an answer", get("capture-stopped", "server.pcap", "dropreason_NETFILTER_DROP_until_stop"), get("capture-stopped", "server.pcap", "dropreason_NETFILTER_DROP_until_stop")) + " (5 in these attempts): exactly as many — a netfilter rule dropped them", true},
 		{"app-retry", KindRefused, fmt.Sprintf("show %d NO_SOCKET drops at tcp_v4_rcv while the capture ran: exactly as many as the refused attempts (%d)", get("app-retry", "evidence/trace", "dropreason_NO_SOCKET"), get("app-retry", "evidence/trace", "dropreason_NO_SOCKET")), false},
+		{"stale-timewait", KindStaleTimeWait, fmt.Sprintf("show %d TCP_INVALID_SYN drops at tcp_validate_incoming while the capture ran, for %d attempts answered by a bare ACK: these SYNs met a connection the server still held as ESTABLISHED", get("stale-timewait", "evidence/trace", "dropreason_TCP_INVALID_SYN"), get("stale-timewait", "server.pcap", "stale_attempts")), true},
 		{"accept-full-nat", KindAcceptQueueOverflow, "show no TCP_LISTEN_OVERFLOW while the capture ran; a SYN dropped because the listen queue is full is freed with consume_skb and carries no reason on this kernel, so the trace's silence about these SYNs proves nothing", false},
 	}
 	for _, tc := range tests {
