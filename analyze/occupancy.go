@@ -27,9 +27,9 @@ func (v *view) acceptOccupancy(server netip.AddrPort) ([]queueStep, bool) {
 	var ds []delta
 	served := false
 	d := v.oneWayDelay(server)
-	for _, i := range v.attempts {
+	for _, i := range v.listener(server) {
 		a := v.at(i)
-		if a.Server != server || !a.Established() || a.Outcome == ResetAfterACK {
+		if !a.Established() || a.Outcome == ResetAfterACK {
 			continue
 		}
 		enter := a.ThirdACK
@@ -90,9 +90,9 @@ func (v *view) oneWayDelay(server netip.AddrPort) int64 {
 		return 0
 	}
 	var rtts []int
-	for _, i := range v.attempts {
+	for _, i := range v.listener(server) {
 		a := v.at(i)
-		if a.Server != server || len(a.SYNACKs) == 0 {
+		if len(a.SYNACKs) == 0 {
 			continue
 		}
 		s := a.SYNACKs[0].Time
@@ -152,5 +152,5 @@ func fullPeriods(steps []queueStep, capacity int, slack time.Duration) []period 
 	if cur != nil {
 		cur.to = 1<<63 - 1
 	}
-	return out
+	return mergePeriods(out)
 }

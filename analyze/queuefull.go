@@ -49,9 +49,9 @@ func (v *view) fitQueueToDrops(server netip.AddrPort, steps []queueStep, claimed
 	var lost, answered []int
 	var lostAt []int64
 	d := v.oneWayDelay(server) // the occupancy is in the server's time
-	for _, i := range v.attempts {
+	for _, i := range v.listener(server) {
 		a := v.at(i)
-		if a.Server != server || claimed[i] || a.Outcome == Refused || a.Outcome == ICMPUnreachable {
+		if claimed[i] || a.Outcome == Refused || a.Outcome == ICMPUnreachable {
 			continue
 		}
 		ok := synAnswered(a)
@@ -104,9 +104,9 @@ func (v *view) fitQueueToDrops(server netip.AddrPort, steps []queueStep, claimed
 			best.firstLost = lostAt[j]
 		}
 	}
-	for _, i := range v.attempts {
+	for _, i := range v.listener(server) {
 		a := v.at(i)
-		if a.Server == server && a.Established() && a.FirstData[0] != 0 && a.FirstData[1] > a.FirstData[0] {
+		if a.Established() && a.FirstData[0] != 0 && a.FirstData[1] > a.FirstData[0] {
 			best.waitedMax = max(best.waitedMax, a.FirstData[1]-a.FirstData[0])
 		}
 	}

@@ -36,23 +36,35 @@ func periods(times []int64, gap, pad time.Duration) []period {
 		out[i].from -= int64(pad)
 		out[i].to += int64(pad)
 	}
+	return mergePeriods(out)
+}
+
+// mergePeriods joins the periods, in time order, that overlap once widened.
+func mergePeriods(ps []period) []period {
+	out := ps[:0]
+	for _, p := range ps {
+		if n := len(out); n > 0 && p.from <= out[n-1].to {
+			out[n-1].to = max(out[n-1].to, p.to)
+			continue
+		}
+		out = append(out, p)
+	}
 	return out
 }
 
+// inPeriods reports whether t falls in one of ps, which are in time order
+// and do not overlap (mergePeriods).
 func inPeriods(t int64, ps []period) bool {
-	for _, p := range ps {
-		if t >= p.from && t <= p.to {
-			return true
-		}
-	}
-	return false
+	k, _ := slices.BinarySearchFunc(ps, t, func(p period, t int64) int { return cmp.Compare(p.from, t+1) })
+	return k > 0 && t <= ps[k-1].to
 }
 
-// droppedIn collects, among attempts not yet claimed, the SYN transmissions
-// that got no answer inside the periods: the attempts and their count.
-func (v *view) droppedIn(ps []period, claimed map[int]bool, skip func(*Attempt) bool) (idx []int, syns int, sources map[netip.Addr]bool) {
+// droppedIn collects, among the attempts of scan not yet claimed, the SYN
+// transmissions that got no answer inside the periods: the attempts and
+// their count.
+func (v *view) droppedIn(scan []int, ps []period, claimed map[int]bool, skip func(*Attempt) bool) (idx []int, syns int, sources map[netip.Addr]bool) {
 	sources = map[netip.Addr]bool{}
-	for _, i := range v.attempts {
+	for _, i := range scan {
 		a := v.at(i)
 		if claimed[i] || a.Outcome == Refused || a.Outcome == ICMPUnreachable || skip != nil && skip(a) {
 			continue
@@ -220,7 +232,7 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	if capacity > 0 {
 		ps = fullPeriods(steps, capacity, 100*time.Millisecond)
 	}
-	dropped, syns, sources := v.droppedIn(ps, claimed, func(a *Attempt) bool { return a.Server != server })
+	dropped, syns, sources := v.droppedIn(v.listener(server), ps, claimed, nil)
 	// One or two repeated SYN-ACKs alone are as likely a lost ACK.
 	if len(ignored)+len(reset) < 3 && syns == 0 {
 		return nil
@@ -310,18 +322,20 @@ func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []pe
 // accepted and nothing was dropped, which is no time the queue turned
 // clients away.
 func (v *view) withLostSYNs(ps []period, idx []int) []period {
-	var out []period
-	for _, p := range ps {
-		hit := false
-		for _, i := range idx {
-			a := v.at(i)
-			for j, lost := range lostSYNs(a, v.c.Last) {
-				if lost && a.SYNs[j].Time >= p.from && a.SYNs[j].Time <= p.to {
-					hit = true
-				}
+	var lost []int64
+	for _, i := range idx {
+		a := v.at(i)
+		for j, l := range lostSYNs(a, v.c.Last) {
+			if l {
+				lost = append(lost, a.SYNs[j].Time)
 			}
 		}
-		if hit {
+	}
+	slices.Sort(lost)
+	var out []period
+	for _, p := range ps {
+		k, _ := slices.BinarySearch(lost, p.from)
+		if k < len(lost) && lost[k] <= p.to {
 			out = append(out, p)
 		}
 	}
@@ -413,20 +427,22 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 	ps := periods(times, 5*time.Second, 2*time.Second)
 	// The queue stays full until its half-open requests time out, which is
 	// after their last SYN-ACK: extend the flood's periods to cover that.
+	orig := slices.Clone(ps)
 	for _, i := range flood {
 		a := v.at(i)
 		if len(a.SYNACKs) == 0 {
 			continue
 		}
 		last := a.SYNACKs[len(a.SYNACKs)-1].Time + int64(time.Second)
-		for k := range ps {
-			if a.FirstSYN() >= ps[k].from && a.FirstSYN() <= ps[k].to && last > ps[k].to {
-				ps[k].to = last
-			}
+		t := a.FirstSYN()
+		k, _ := slices.BinarySearchFunc(orig, t, func(p period, t int64) int { return cmp.Compare(p.from, t+1) })
+		if k > 0 && t <= orig[k-1].to && last > ps[k-1].to {
+			ps[k-1].to = last
 		}
 	}
+	ps = mergePeriods(ps)
 	// Real clients retransmit: their unanswered SYNs are the harm.
-	dropped, syns, dsrcs := v.droppedIn(ps, claimed, func(a *Attempt) bool { return len(a.SYNs) == 1 && !a.Established() })
+	dropped, syns, dsrcs := v.droppedIn(v.attempts, ps, claimed, func(a *Attempt) bool { return len(a.SYNs) == 1 && !a.Established() })
 	var half, unanswered, queued, cookieLike int
 	for _, i := range flood {
 		a := v.at(i)

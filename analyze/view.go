@@ -15,6 +15,22 @@ type view struct {
 	// attempts are the indices into res.Attempts of this capture's attempts,
 	// in time order.
 	attempts []int
+	// byServer holds the same per server endpoint (a listener), made on
+	// first use: the queue models look at one listener at a time.
+	byServer map[netip.AddrPort][]int
+}
+
+// listener returns the indices of the attempts to one server endpoint, in
+// time order.
+func (v *view) listener(server netip.AddrPort) []int {
+	if v.byServer == nil {
+		v.byServer = map[netip.AddrPort][]int{}
+		for _, i := range v.attempts {
+			s := v.at(i).Server
+			v.byServer[s] = append(v.byServer[s], i)
+		}
+	}
+	return v.byServer[server]
 }
 
 func newView(res *Result, capture int) *view {
