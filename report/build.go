@@ -248,7 +248,7 @@ func latency(p *page, res *analyze.Result) {
 	if len(rows) == 0 {
 		return
 	}
-	p.heading("Connect latency (first SYN to SYN-ACK, as captured)")
+	p.heading("Connect latency (first SYN to the SYN-ACK the client took, as captured)")
 	head, right := captureHeader(res, []string{"Server", "Answered", "p50", "p90", "p99", "max", "SYN retx"}, 1, 2, 3, 4, 5, 6)
 	rows, hidden := p.topRows(rows, capture)
 	p.table(head, rows, right...)

@@ -26,7 +26,7 @@ var latencyEdges = func() []float64 {
 // with the attempts that needed a SYN retransmission apart: the 1, 3, 7 s
 // steps of the retransmission timer show as separate humps.
 func latencySection(res *analyze.Result) htmlSection {
-	s := htmlSection{ID: "latency", Title: "Connect latency (first SYN to first SYN-ACK, as captured)",
+	s := htmlSection{ID: "latency", Title: "Connect latency (first SYN to the SYN-ACK the client took, as captured)",
 		Intro: "How many attempts connected within each time bucket; buckets grow by 1-2-5 steps, so the axis is logarithmic. Blue: the first SYN was answered; orange, on top: only a retransmitted SYN was. Dashed lines mark p50, p90 and p99."}
 	n, total := 0, 0
 	for _, sv := range res.Servers {
