@@ -15,7 +15,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/flows/evidence"
 )
+
+// HostEvidence is the host evidence an analysis was given, as package
+// evidence read it, and what the analysis found about it as a whole: on
+// which side it was taken, and whether its counter snapshots and traces
+// cover the captures.
+type HostEvidence struct {
+	*evidence.Host
+	notes []string // from fuseEvidence
+}
+
+// Notes returns the notes of the evidence (Host.Notes), then those of the
+// analysis.
+func (ev *HostEvidence) Notes() []string { return slices.Concat(ev.Host.Notes(), ev.notes) }
 
 // modelFigures are the numbers a model computed that host evidence is
 // checked against.
@@ -44,13 +59,14 @@ const (
 )
 
 // AnalyzeWithEvidence runs Analyze, then checks its findings against the
-// host evidence and adds the findings the evidence alone supports. A nil ev
-// gives exactly what Analyze gives.
-func AnalyzeWithEvidence(inputs []Input, ev *HostEvidence) *Result {
+// host evidence and adds the findings the evidence alone supports. A nil
+// host gives exactly what Analyze gives. The host is not changed.
+func AnalyzeWithEvidence(inputs []Input, host *evidence.Host) *Result {
 	res := Analyze(inputs)
-	if ev == nil {
+	if host == nil {
 		return res
 	}
+	ev := &HostEvidence{Host: host}
 	res.Evidence = ev
 	fuseEvidence(res, ev)
 	rankFindings(res.Findings)
@@ -91,12 +107,11 @@ func (a *adjustment) apply(c float64) float64 {
 }
 
 func fuseEvidence(res *Result, ev *HostEvidence) {
-	ev.fusionNotes = nil
 	fz := &fuser{res: res, ev: ev}
 	fz.coverage()
 	fz.traceCoverage()
-	if ev.Side == RoleClient {
-		ev.fusionNotes = append(ev.fusionNotes, fmt.Sprintf("the evidence was collected on the client (%s): its counters and listeners are not the server's, so only the client's own settings are compared with the capture", base(ev.sideFile)))
+	if ev.Side == evidence.SideClient {
+		ev.notes = append(ev.notes, fmt.Sprintf("the evidence was collected on the client (%s): its counters and listeners are not the server's, so only the client's own settings are compared with the capture", base(ev.SideFile)))
 		for i := range res.Findings {
 			fz.synRetries(&res.Findings[i])
 		}
@@ -132,8 +147,8 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 
 func base(p string) string { return filepath.Base(p) }
 
-// describe says what a counter did, with the files it comes from.
-func (c Counter) describe() string {
+// describeCounter says what a counter did, with the files it comes from.
+func describeCounter(c evidence.Counter) string {
 	switch {
 	case c.SinceBoot:
 		return fmt.Sprintf("%s is %d since boot (%s, one snapshot: a total, not when)", c.Name, c.After, base(c.To))
@@ -145,28 +160,19 @@ func (c Counter) describe() string {
 	return fmt.Sprintf("%s rose by %d between %s and %s", c.Name, c.Delta, base(c.From), base(c.To))
 }
 
-// valid reports whether a counter's figure can be used: a total, or a
-// delta of counters that did not go down (a reboot between the snapshots).
-func (c Counter) valid() bool { return c.SinceBoot || c.Delta >= 0 }
-
-// value is the delta, or the total since boot.
-func (c Counter) value() int64 {
-	if c.SinceBoot {
-		return int64(c.After)
-	}
-	return c.Delta
-}
-
 // counter returns a usable counter.
-func (fz *fuser) counter(name string) (Counter, bool) {
+func (fz *fuser) counter(name string) (evidence.Counter, bool) {
 	c, ok := fz.ev.Counter(name)
-	return c, ok && c.valid()
+	return c, ok && c.Valid()
 }
 
-func (s Sysctl) describe() string { return fmt.Sprintf("%s = %s (%s)", s.Name, s.Value, base(s.File)) }
+// describeSysctl says what a setting is, with its file.
+func describeSysctl(s evidence.Sysctl) string {
+	return fmt.Sprintf("%s = %s (%s)", s.Name, s.Value, base(s.File))
+}
 
 // intSysctl returns a setting as a number.
-func (fz *fuser) intSysctl(name string) (Sysctl, int, bool) {
+func (fz *fuser) intSysctl(name string) (evidence.Sysctl, int, bool) {
 	s, ok := fz.ev.Sysctl(name)
 	if !ok {
 		return s, 0, false
@@ -210,8 +216,8 @@ func (fz *fuser) serverOf(f *Finding) (netip.AddrPort, bool) {
 
 // listenerFor finds the listener ss showed for a server endpoint: the same
 // port and that address or a wildcard.
-func (fz *fuser) listenerFor(server netip.AddrPort) (Listener, bool) {
-	var wild *Listener
+func (fz *fuser) listenerFor(server netip.AddrPort) (evidence.Listener, bool) {
+	var wild *evidence.Listener
 	for i := range fz.ev.Listeners {
 		l := &fz.ev.Listeners[i]
 		if l.Port != server.Port() {
@@ -227,11 +233,11 @@ func (fz *fuser) listenerFor(server netip.AddrPort) (Listener, bool) {
 	if wild != nil {
 		return *wild, true
 	}
-	return Listener{}, false
+	return evidence.Listener{}, false
 }
 
-// describe says what ss showed of a listener.
-func (l Listener) describe() string {
+// describeListener says what ss showed of a listener.
+func describeListener(l evidence.Listener) string {
 	s := fmt.Sprintf("ss (%s) shows the listener %s with Recv-Q %d and Send-Q %d", base(l.File), l.Local, l.RecvQ, l.SendQ)
 	if l.Samples > 1 {
 		s = fmt.Sprintf("ss (%s, %d samples) shows the listener %s with Recv-Q up to %d and Send-Q %d", base(l.File), l.Samples, l.Local, l.RecvQ, l.SendQ)
@@ -242,18 +248,7 @@ func (l Listener) describe() string {
 // coverage notes whether the counter snapshots were taken around the
 // captures, when both have times.
 func (fz *fuser) coverage() {
-	var from, to time.Time
-	for _, s := range fz.ev.snaps {
-		if s.time.IsZero() {
-			continue
-		}
-		if from.IsZero() || s.time.Before(from) {
-			from = s.time
-		}
-		if s.time.After(to) {
-			to = s.time
-		}
-	}
+	from, to := fz.ev.CounterSpan()
 	first, last := fz.captureBounds()
 	if from.IsZero() || from.Equal(to) || first == 0 {
 		return
@@ -261,10 +256,10 @@ func (fz *fuser) coverage() {
 	cf, cl := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
 	layout := "2006-01-02 15:04:05"
 	if from.After(cf.Add(time.Second)) || to.Before(cl.Add(-time.Second)) {
-		fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("the counter snapshots (%s to %s UTC) do not cover the whole capture (%s to %s UTC): drops outside them are not in the deltas", from.Format(layout), to.Format(layout), cf.Format(layout), cl.Format(layout)))
+		fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("the counter snapshots (%s to %s UTC) do not cover the whole capture (%s to %s UTC): drops outside them are not in the deltas", from.Format(layout), to.Format(layout), cf.Format(layout), cl.Format(layout)))
 		return
 	}
-	fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("the counter snapshots (%s to %s UTC) cover the capture (%s to %s UTC)", from.Format(layout), to.Format(layout), cf.Format(layout), cl.Format(layout)))
+	fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("the counter snapshots (%s to %s UTC) cover the capture (%s to %s UTC)", from.Format(layout), to.Format(layout), cf.Format(layout), cl.Format(layout)))
 }
 
 // captureBounds returns the first and the last packet time of all the
@@ -284,17 +279,17 @@ func (fz *fuser) captureBounds() (first, last int64) {
 
 // compare words a counter's delta against the drops the capture shows (or
 // a model predicts), and says how much that supports the finding.
-func compare(c Counter, seen int, shows, what string) (string, float64) {
-	n := c.value()
+func compare(c evidence.Counter, seen int, shows, what string) (string, float64) {
+	n := c.Value()
 	switch {
 	case c.SinceBoot:
-		return fmt.Sprintf("%s: it has happened on this host (%s %s)", c.describe(), shows, what), 0.2
+		return fmt.Sprintf("%s: it has happened on this host (%s %s)", describeCounter(c), shows, what), 0.2
 	case n == int64(seen):
-		return fmt.Sprintf("%s: exactly as many as %s (%s)", c.describe(), shows, what), 0.8
+		return fmt.Sprintf("%s: exactly as many as %s (%s)", describeCounter(c), shows, what), 0.8
 	case n > int64(seen):
-		return fmt.Sprintf("%s: more than %s (%s)", c.describe(), shows, what), 0.8
+		return fmt.Sprintf("%s: more than %s (%s)", describeCounter(c), shows, what), 0.8
 	}
-	return fmt.Sprintf("%s: fewer than %s (%s), so some of those were dropped by something else", c.describe(), shows, what), 0.3
+	return fmt.Sprintf("%s: fewer than %s (%s), so some of those were dropped by something else", describeCounter(c), shows, what), 0.3
 }
 
 // perHostPAWS checks the replay against the kernel: the rule exists only
@@ -312,29 +307,29 @@ func (fz *fuser) perHostPAWS(f *Finding, adj *adjustment) {
 	}
 	if s, ok := ev.Sysctl("net.ipv4.tcp_tw_recycle"); ok {
 		if s.Value == "0" {
-			add(s.describe() + ": the rule is off; unless it was on while the capture was taken, per-host PAWS is not the cause")
+			add(describeSysctl(s) + ": the rule is off; unless it was on while the capture was taken, per-host PAWS is not the cause")
 			adj.lower(0.15)
 		} else {
-			add(s.describe() + ": the rule is on")
+			add(describeSysctl(s) + ": the rule is on")
 			adj.raise(0.5)
 		}
 	}
 	if s, ok := ev.Sysctl("net.ipv4.tcp_timestamps"); ok && s.Value == "0" {
-		add(s.describe() + ": the server ignores the timestamps of SYNs (tcp_parse_options sets saw_tstamp on a SYN only when they are on), so the rule never applies")
+		add(describeSysctl(s) + ": the server ignores the timestamps of SYNs (tcp_parse_options sets saw_tstamp on a SYN only when they are on), so the rule never applies")
 		adj.lower(0.1)
 	}
 	pred := f.figures.droppedSYNs
 	if c, ok := fz.counter("TcpExt:PAWSPassive"); ok {
 		switch {
-		case c.value() == 0:
-			add(fmt.Sprintf("the counters say 0 PAWS rejects: %s: per-host PAWS is not the cause", c.describe()))
+		case c.Value() == 0:
+			add(fmt.Sprintf("the counters say 0 PAWS rejects: %s: per-host PAWS is not the cause", describeCounter(c)))
 			adj.lower(0.15)
 		default:
 			s, w := compare(c, pred, "the replay predicts", plural(pred, "dropped SYN"))
 			add(s)
 			adj.raise(w)
 		}
-	} else if file, lacks := ev.lacksCounter("TcpExt:PAWSPassive"); lacks {
+	} else if file, lacks := ev.LacksCounter("TcpExt:PAWSPassive"); lacks {
 		add(fmt.Sprintf("%s has no TcpExt:PAWSPassive counter: the kernel has no per-host PAWS check (removed in 4.12)", base(file)))
 		adj.lower(0.1)
 	}
@@ -349,12 +344,12 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 	seen := fg.droppedSYNs + fg.ignoredACKs + fg.resetACKs
 	what := fmt.Sprintf("%s and %s dropped", plural(fg.droppedSYNs, "SYN"), plural(fg.ignoredACKs+fg.resetACKs, "completed handshake"))
 	if c, ok := fz.counter("TcpExt:ListenOverflows"); ok {
-		if c.value() == 0 {
-			add(fmt.Sprintf("the counters say the listen queue never overflowed: %s — the accept queue is not the cause", c.describe()))
+		if c.Value() == 0 {
+			add(fmt.Sprintf("the counters say the listen queue never overflowed: %s — the accept queue is not the cause", describeCounter(c)))
 			adj.lower(0.2)
 		} else {
 			s, w := compare(c, seen, "the capture shows", what)
-			if !c.SinceBoot && c.value() > int64(seen) {
+			if !c.SinceBoot && c.Value() > int64(seen) {
 				s += ": the kernel also counts every ACK and data segment it ignores while the queue is full, and other listeners' overflows"
 			}
 			add(s)
@@ -362,18 +357,18 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 		}
 	}
 	if c, ok := fz.counter("TcpExt:EmbryonicRsts"); ok && fg.resetACKs > 0 && !c.SinceBoot && c.Delta > 0 {
-		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", c.describe(), plural(fg.resetACKs, "reset handshake")))
+		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", describeCounter(c), plural(fg.resetACKs, "reset handshake")))
 		adj.raise(0.3)
 	}
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDoCookies"); ok && !c.SinceBoot && c.Delta > 0 {
-		add(fmt.Sprintf("%s: the SYN queue, whose limit is the same backlog, was full too, and the kernel answered those SYNs with cookies", c.describe()))
+		add(fmt.Sprintf("%s: the SYN queue, whose limit is the same backlog, was full too, and the kernel answered those SYNs with cookies", describeCounter(c)))
 	}
 	backlog := max(fg.queueHeld-1, 0)
 	limit := backlog
 	server, ok := fz.serverOf(f)
 	if l, found := fz.listenerFor(server); ok && found {
 		limit = l.SendQ
-		s := l.describe() + " (for a listener Recv-Q is the accept queue and Send-Q its limit, min(backlog, net.core.somaxconn))"
+		s := describeListener(l) + " (for a listener Recv-Q is the accept queue and Send-Q its limit, min(backlog, net.core.somaxconn))"
 		if l.RecvQ > l.SendQ {
 			s += ": it was full when ss looked (the kernel admits one more than the limit)"
 			adj.raise(0.5)
@@ -389,17 +384,17 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 	}
 	if s, n, ok := fz.intSysctl("net.core.somaxconn"); ok && limit > 0 {
 		if n <= limit {
-			add(s.describe() + ": it caps the listen backlog; raise it together with the application's listen() backlog")
+			add(describeSysctl(s) + ": it caps the listen backlog; raise it together with the application's listen() backlog")
 		} else {
-			add(fmt.Sprintf("%s is not what limits the queue: the application's listen() backlog (%d) is; raise that", s.describe(), limit))
+			add(fmt.Sprintf("%s is not what limits the queue: the application's listen() backlog (%d) is; raise that", describeSysctl(s), limit))
 		}
 	}
 	if s, ok := ev.Sysctl("net.ipv4.tcp_abort_on_overflow"); ok {
 		switch {
 		case s.Value == "0" && fg.ignoredACKs > 0 && fg.resetACKs == 0, s.Value == "1" && fg.resetACKs > 0 && fg.ignoredACKs == 0:
-			add(s.describe() + ", as the capture shows")
+			add(describeSysctl(s) + ", as the capture shows")
 		case s.Value == "0" && fg.resetACKs > 0, s.Value == "1" && fg.ignoredACKs > 0:
-			add(s.describe() + ", but the capture shows the other behaviour: the setting was changed since, or this is another host's")
+			add(describeSysctl(s) + ", but the capture shows the other behaviour: the setting was changed since, or this is another host's")
 		}
 	}
 }
@@ -415,14 +410,14 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 	dropping := !fg.cookies && dropped > 0
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDrop"); ok {
 		switch {
-		case c.value() > 0 && dropped > 0:
+		case c.Value() > 0 && dropped > 0:
 			s, w := compare(c, dropped, "the capture shows", fmt.Sprintf("%d flood SYNs and %s of real clients without an answer", fg.floodUnanswered, plural(fg.droppedSYNs, "SYN")))
 			add(s)
 			adj.raise(w)
-		case c.value() > 0:
-			add(c.describe() + ": the full SYN queue dropped SYNs as well")
+		case c.Value() > 0:
+			add(describeCounter(c) + ": the full SYN queue dropped SYNs as well")
 		case dropping:
-			add(fmt.Sprintf("the counters say no SYN was dropped for a full SYN queue: %s — the unanswered SYNs were dropped by something else", c.describe()))
+			add(fmt.Sprintf("the counters say no SYN was dropped for a full SYN queue: %s — the unanswered SYNs were dropped by something else", describeCounter(c)))
 			adj.lower(0.3)
 		}
 	}
@@ -433,49 +428,49 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 		}
 		switch {
 		case !ok:
-		case c.value() == 0:
-			add(fmt.Sprintf("the counters say no SYN cookie was sent: %s — those SYN-ACKs were not cookies", c.describe()))
+		case c.Value() == 0:
+			add(fmt.Sprintf("the counters say no SYN cookie was sent: %s — those SYN-ACKs were not cookies", describeCounter(c)))
 			adj.lower(0.3)
 		case c.SinceBoot:
-			add(c.describe() + ": the server has answered with SYN cookies")
+			add(describeCounter(c) + ": the server has answered with SYN cookies")
 			adj.raise(0.2)
-		case c.value() >= int64(fg.cookieSYNACKs):
-			s := fmt.Sprintf("%s: the server answered with SYN cookies — the capture shows %d flood SYN-ACKs never retransmitted", c.describe(), fg.cookieSYNACKs)
-			if extra := c.value() - int64(fg.cookieSYNACKs); extra > 0 {
+		case c.Value() >= int64(fg.cookieSYNACKs):
+			s := fmt.Sprintf("%s: the server answered with SYN cookies — the capture shows %d flood SYN-ACKs never retransmitted", describeCounter(c), fg.cookieSYNACKs)
+			if extra := c.Value() - int64(fg.cookieSYNACKs); extra > 0 {
 				s += fmt.Sprintf("; the other %d answered SYNs the capture does not count as the flood's, such as real clients' during it", extra)
 			}
 			add(s)
 			adj.raise(0.8)
 		default:
-			add(fmt.Sprintf("%s: fewer cookies than the %d SYN-ACKs that look like cookies in the capture", c.describe(), fg.cookieSYNACKs))
+			add(fmt.Sprintf("%s: fewer cookies than the %d SYN-ACKs that look like cookies in the capture", describeCounter(c), fg.cookieSYNACKs))
 			adj.raise(0.3)
 		}
 		if c, ok := fz.counter("TcpExt:SyncookiesRecv"); ok && !c.SinceBoot && c.Delta > 0 {
-			add(c.describe() + ": ACKs that came back with a valid cookie, i.e. real clients that connected through cookies")
+			add(describeCounter(c) + ": ACKs that came back with a valid cookie, i.e. real clients that connected through cookies")
 		}
 		if c, ok := fz.counter("TcpExt:SyncookiesFailed"); ok && !c.SinceBoot && c.Delta > 0 {
-			add(c.describe() + ": ACKs with an invalid cookie (cookie_v4_check)")
+			add(describeCounter(c) + ": ACKs with an invalid cookie (cookie_v4_check)")
 		}
 	}
 	if s, ok := ev.Sysctl("net.ipv4.tcp_syncookies"); ok {
 		switch {
 		case s.Value == "0" && dropping:
-			add(s.describe() + ": a full SYN queue drops SYNs instead of answering with cookies")
+			add(describeSysctl(s) + ": a full SYN queue drops SYNs instead of answering with cookies")
 			adj.raise(0.5)
 		case s.Value == "0" && fg.cookies:
-			add(s.describe() + ", yet the capture looks like cookies: the setting was changed since")
+			add(describeSysctl(s) + ", yet the capture looks like cookies: the setting was changed since")
 			adj.lower(0.3)
 		case s.Value != "0" && fg.cookies:
-			add(s.describe() + ": cookies answer once the SYN queue is full")
+			add(describeSysctl(s) + ": cookies answer once the SYN queue is full")
 			adj.raise(0.3)
 		case s.Value != "0" && dropping:
-			add(s.describe() + ": a full SYN queue answers with cookies rather than dropping, so these drops need another cause (a full accept queue), or the setting was changed since")
+			add(describeSysctl(s) + ": a full SYN queue answers with cookies rather than dropping, so these drops need another cause (a full accept queue), or the setting was changed since")
 			adj.lower(0.5)
 		}
 	}
 	if server, ok := fz.serverOf(f); ok {
 		if l, found := fz.listenerFor(server); found {
-			s := l.describe() + fmt.Sprintf(": current kernels cap the SYN queue at the same backlog (inet_csk_reqsk_queue_is_full) and admit one more, %d", l.SendQ+1)
+			s := describeListener(l) + fmt.Sprintf(": current kernels cap the SYN queue at the same backlog (inet_csk_reqsk_queue_is_full) and admit one more, %d", l.SendQ+1)
 			if fg.queued > 0 {
 				s += fmt.Sprintf("; the capture shows %s held", plural(fg.queued, "half-open request"))
 				if fg.queued == l.SendQ+1 {
@@ -486,7 +481,7 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 		}
 	}
 	if s, ok := ev.Sysctl("net.ipv4.tcp_max_syn_backlog"); ok {
-		add(s.describe() + ": on current kernels it matters only without cookies, where the kernel drops SYNs from unproven peers once three quarters of it is in use; on 3.x kernels the SYN queue is min(backlog, tcp_max_syn_backlog) rounded up to a power of two")
+		add(describeSysctl(s) + ": on current kernels it matters only without cookies, where the kernel drops SYNs from unproven peers once three quarters of it is in use; on 3.x kernels the SYN queue is min(backlog, tcp_max_syn_backlog) rounded up to a power of two")
 	}
 }
 
@@ -504,17 +499,17 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 	c, ok := fz.counter("TcpExt:ListenDrops")
 	switch {
 	case !ok:
-	case c.value() == 0:
-		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", c.describe(), plural(syns, "SYN"))
+	case c.Value() == 0:
+		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", describeCounter(c), plural(syns, "SYN"))
 		if c.SinceBoot {
-			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", c.describe(), plural(syns, "SYN"))
+			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", describeCounter(c), plural(syns, "SYN"))
 		}
 		add(s)
 		if serverSide {
 			adj.raise(0.6)
 		}
 	case c.SinceBoot:
-		add(c.describe() + ": the TCP stack has dropped SYNs at listeners, not necessarily these")
+		add(describeCounter(c) + ": the TCP stack has dropped SYNs at listeners, not necessarily these")
 	default:
 		var parts []string
 		for _, n := range []string{"TcpExt:ListenOverflows", "TcpExt:TCPReqQFullDrop", "TcpExt:PAWSPassive"} {
@@ -522,7 +517,7 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 				parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(n, "TcpExt:"), x.Delta))
 			}
 		}
-		s := c.describe() + ": the TCP stack itself dropped SYNs"
+		s := describeCounter(c) + ": the TCP stack itself dropped SYNs"
 		if len(parts) > 0 {
 			s += " (" + strings.Join(parts, ", ") + ")"
 		}
@@ -540,7 +535,7 @@ func (fz *fuser) timestamps(f *Finding) {
 		return
 	}
 	if s, ok := fz.ev.Sysctl("net.ipv4.tcp_tw_recycle"); ok && s.Value != "0" {
-		f.Evidence = append(f.Evidence, s.describe()+": these clients are exposed to per-host PAWS drops")
+		f.Evidence = append(f.Evidence, describeSysctl(s)+": these clients are exposed to per-host PAWS drops")
 	}
 }
 
@@ -575,14 +570,14 @@ func (fz *fuser) synRetries(f *Finding) {
 	}
 	implied := fmt.Sprintf("the clients gave up after %s, as Linux does with tcp_syn_retries=%s", plural(len(gave.SYNs), "SYN"), joinInts(gave.Schedule.SynRetries))
 	switch {
-	case all && fz.ev.Side == RoleClient:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client: %s", s.describe(), implied))
+	case all && fz.ev.Side == evidence.SideClient:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client: %s", describeSysctl(s), implied))
 	case all:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", s.describe(), implied))
-	case none && fz.ev.Side == RoleClient:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client, but %s: the application's connect timeout came first, or these were other clients", s.describe(), implied))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", describeSysctl(s), implied))
+	case none && fz.ev.Side == evidence.SideClient:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client, but %s: the application's connect timeout came first, or these were other clients", describeSysctl(s), implied))
 	case none:
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s is this host's setting for connections it opens; %s: tcp_syn_retries is the connecting side's setting, so it is set differently on the clients (or their application's timeout came first)", s.describe(), implied))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s is this host's setting for connections it opens; %s: tcp_syn_retries is the connecting side's setting, so it is set differently on the clients (or their application's timeout came first)", describeSysctl(s), implied))
 	}
 }
 
@@ -601,15 +596,15 @@ func (fz *fuser) risks(seen map[string]bool) []Finding {
 	if s, ok := ev.Sysctl("net.ipv4.tcp_tw_recycle"); ok && s.Value != "0" && !seen[KindPerHostPAWS] {
 		f := Finding{Kind: KindHostTWRecycle, Severity: Warning, Confidence: 0.9, Capture: capture}
 		f.Summary = "net.ipv4.tcp_tw_recycle is on: SYNs from clients behind a NAT will be dropped silently by per-host PAWS"
-		f.Evidence = append(f.Evidence, s.describe()+": the server remembers the last timestamp of each client address for 60 s after it closes a connection, and drops SYNs from that address with an older timestamp (tcp_peer_is_proven) — hosts behind one NAT address have different timestamp clocks")
+		f.Evidence = append(f.Evidence, describeSysctl(s)+": the server remembers the last timestamp of each client address for 60 s after it closes a connection, and drops SYNs from that address with an older timestamp (tcp_peer_is_proven) — hosts behind one NAT address have different timestamp clocks")
 		if ev.Kernel != "" {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("the server runs Linux %s (%s); the setting was removed in 4.12", ev.Kernel, base(ev.KernelFile)))
 		}
 		if t, ok := ev.Sysctl("net.ipv4.tcp_timestamps"); ok {
-			f.Evidence = append(f.Evidence, t.describe())
+			f.Evidence = append(f.Evidence, describeSysctl(t))
 		}
 		if c, ok := fz.counter("TcpExt:PAWSPassive"); ok {
-			f.Evidence = append(f.Evidence, c.describe())
+			f.Evidence = append(f.Evidence, describeCounter(c))
 			if !c.SinceBoot && c.Delta > 0 {
 				f.Severity = Critical
 				f.Summary += fmt.Sprintf("; the kernel rejected %d SYNs this way while the evidence was taken, on ports or at times the capture does not show", c.Delta)
@@ -628,9 +623,9 @@ func (fz *fuser) risks(seen map[string]bool) []Finding {
 	if s, ok := ev.Sysctl("net.ipv4.tcp_syncookies"); ok && s.Value == "0" && !seen[KindSYNQueueOverflow] {
 		f := Finding{Kind: KindHostSyncookiesOff, Severity: Warning, Confidence: 0.9, Capture: capture}
 		f.Summary = "SYN cookies are off: a SYN flood, or a burst of connections larger than a listen backlog, makes the kernel drop SYNs from every client"
-		f.Evidence = append(f.Evidence, s.describe()+": when a listener's SYN queue is full, tcp_conn_request drops the SYN (TCPReqQFullDrop) instead of answering with a cookie")
-		if c, ok := fz.counter("TcpExt:TCPReqQFullDrop"); ok && c.value() > 0 {
-			f.Evidence = append(f.Evidence, c.describe()+": it has already happened")
+		f.Evidence = append(f.Evidence, describeSysctl(s)+": when a listener's SYN queue is full, tcp_conn_request drops the SYN (TCPReqQFullDrop) instead of answering with a cookie")
+		if c, ok := fz.counter("TcpExt:TCPReqQFullDrop"); ok && c.Value() > 0 {
+			f.Evidence = append(f.Evidence, describeCounter(c)+": it has already happened")
 		}
 		var backlogs []string
 		for _, l := range ev.Listeners {
@@ -651,10 +646,10 @@ func (fz *fuser) risks(seen map[string]bool) []Finding {
 	if c, ok := fz.counter("TcpExt:ListenDrops"); ok && !c.SinceBoot && c.Delta > 0 && !seen[KindAcceptQueueOverflow] && !seen[KindSYNQueueOverflow] && !seen[KindPerHostPAWS] && !seen[KindServerSilentDrop] {
 		f := Finding{Kind: KindHostListenDrops, Severity: Warning, Confidence: 0.9, Capture: capture}
 		f.Summary = fmt.Sprintf("the server's TCP stack dropped %d SYNs at listening sockets while the evidence was taken, but the capture shows no such drop: they were to another port, or outside the capture", c.Delta)
-		f.Evidence = append(f.Evidence, c.describe())
+		f.Evidence = append(f.Evidence, describeCounter(c))
 		for _, n := range []string{"TcpExt:ListenOverflows", "TcpExt:TCPReqQFullDrop", "TcpExt:PAWSPassive"} {
 			if x, ok := fz.counter(n); ok && x.Delta > 0 {
-				f.Evidence = append(f.Evidence, x.describe())
+				f.Evidence = append(f.Evidence, describeCounter(x))
 			}
 		}
 		f.Recommendation = "Capture every port of the server over the same time as the counter snapshots (`syndiag collect` without --port), and look for a listener at its limit in `ss -lnt` (Recv-Q above Send-Q)."
@@ -671,19 +666,19 @@ func (fz *fuser) smallBacklog() (Finding, bool) {
 	f := Finding{Kind: KindHostSmallBacklog, Severity: Warning, Confidence: 0.8}
 	for _, l := range ev.Listeners {
 		if l.SendQ > 0 && l.RecvQ >= l.SendQ {
-			f.Evidence = append(f.Evidence, l.describe()+": its accept queue was at its limit")
+			f.Evidence = append(f.Evidence, describeListener(l)+": its accept queue was at its limit")
 		}
 	}
 	full := len(f.Evidence) > 0
 	s, n, ok := fz.intSysctl("net.core.somaxconn")
 	overflowed := false
-	if c, found := fz.counter("TcpExt:ListenOverflows"); found && c.value() > 0 {
+	if c, found := fz.counter("TcpExt:ListenOverflows"); found && c.Value() > 0 {
 		overflowed = true
-		f.Evidence = append(f.Evidence, c.describe())
+		f.Evidence = append(f.Evidence, describeCounter(c))
 	}
 	small := ok && n <= 128 && overflowed
 	if small {
-		f.Evidence = append(f.Evidence, s.describe()+": no listener can queue more than that (the default before Linux 5.4)")
+		f.Evidence = append(f.Evidence, describeSysctl(s)+": no listener can queue more than that (the default before Linux 5.4)")
 	}
 	if !full && !small {
 		return Finding{}, false

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 // traceSlack widens a capture's span when drops are matched to it: a SYN
@@ -68,7 +70,7 @@ func (fz *fuser) drops(reason string, capture int) dropsSeen {
 		switch {
 		case tr.Events == 0:
 			continue
-		case tr.Clock == TraceClockUnknown:
+		case tr.Clock == evidence.TraceClockUnknown:
 			d.timed = false
 		case tr.Last.Before(from) || tr.First.After(to):
 			continue // another time: traceCoverage says so
@@ -92,7 +94,7 @@ func (fz *fuser) drops(reason string, capture int) dropsSeen {
 func (fz *fuser) tracesUsable(capture int) bool {
 	from, to, ok := fz.captureSpan(capture)
 	for _, tr := range fz.ev.Drops {
-		if tr.Events > 0 && ok && (tr.Clock == TraceClockUnknown || !tr.Last.Before(from) && !tr.First.After(to)) {
+		if tr.Events > 0 && ok && (tr.Clock == evidence.TraceClockUnknown || !tr.Last.Before(from) && !tr.First.After(to)) {
 			return true
 		}
 	}
@@ -108,16 +110,16 @@ func (fz *fuser) traceCoverage() {
 		name := base(tr.File)
 		switch {
 		case tr.Events == 0 || first == 0:
-		case tr.Clock == TraceClockUnknown:
-			fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("%s: the trace clock counts seconds since boot and no syndiag-epoch marker line ties it to the wall clock, so the trace cannot be tied to the capture: only its totals (%s) are used, not when they happened", name, plural(tr.Events, "drop")))
+		case tr.Clock == evidence.TraceClockUnknown:
+			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s: the trace clock counts seconds since boot and no syndiag-epoch marker line ties it to the wall clock, so the trace cannot be tied to the capture: only its totals (%s) are used, not when they happened", name, plural(tr.Events, "drop")))
 		case tr.Last.Add(traceSlack).Before(cf) || tr.First.Add(-traceSlack).After(cl):
-			fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("%s (%s to %s UTC) does not cover the capture (%s to %s UTC): it is from another time, and its drop reasons are not used", name, tr.First.Format(layout), tr.Last.Format(layout), cf.Format(layout), cl.Format(layout)))
+			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s (%s to %s UTC) does not cover the capture (%s to %s UTC): it is from another time, and its drop reasons are not used", name, tr.First.Format(layout), tr.Last.Format(layout), cf.Format(layout), cl.Format(layout)))
 		default:
 			how := "its timestamps taken as Unix time"
-			if tr.Clock == TraceClockMarker {
+			if tr.Clock == evidence.TraceClockMarker {
 				how = "its clock tied to the wall clock by its epoch marker"
 			}
-			fz.ev.fusionNotes = append(fz.ev.fusionNotes, fmt.Sprintf("%s (%s to %s UTC, %s) covers the capture (%s to %s UTC)", name, tr.First.Format(layout), tr.Last.Format(layout), how, cf.Format(layout), cl.Format(layout)))
+			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s (%s to %s UTC, %s) covers the capture (%s to %s UTC)", name, tr.First.Format(layout), tr.Last.Format(layout), how, cf.Format(layout), cl.Format(layout)))
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 // fuseTrace analyzes a trust scenario's server capture with one trace as
@@ -15,7 +17,7 @@ func fuseTrace(t *testing.T, scenario, trace string) (with, without *Result) {
 	t.Helper()
 	in := readInput(t, filepath.Join(trustDir, scenario, "server.pcap"))
 	in.Role = RoleServer
-	ev := NewHostEvidence()
+	ev := evidence.NewHost()
 	if err := ev.Add("trace.txt", strings.NewReader(trace)); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestDropReasonClocks(t *testing.T) {
 	if !hasEvidence(f, want) || f.Confidence <= b.Confidence {
 		t.Errorf("confidence %.2f (%.2f without); evidence lacks %q:\n%s", f.Confidence, b.Confidence, want, strings.Join(f.Evidence, "\n"))
 	}
-	if notes := strings.Join(with.Evidence.AllNotes(), "\n"); !strings.Contains(notes, "the trace cannot be tied to the capture: only its totals (32 drops) are used") {
+	if notes := strings.Join(with.Evidence.Notes(), "\n"); !strings.Contains(notes, "the trace cannot be tied to the capture: only its totals (32 drops) are used") {
 		t.Errorf("notes: %s", notes)
 	}
 
@@ -91,7 +93,7 @@ func TestDropReasonClocks(t *testing.T) {
 	if f.Confidence != b.Confidence || len(f.Evidence) != len(b.Evidence) {
 		t.Errorf("a trace of another time moved the finding: %.2f (%.2f without):\n%s", f.Confidence, b.Confidence, strings.Join(f.Evidence, "\n"))
 	}
-	if notes := strings.Join(with.Evidence.AllNotes(), "\n"); !strings.Contains(notes, "does not cover the capture") {
+	if notes := strings.Join(with.Evidence.Notes(), "\n"); !strings.Contains(notes, "does not cover the capture") {
 		t.Errorf("notes: %s", notes)
 	}
 }

@@ -53,7 +53,7 @@ func build(res *analyze.Result, opt Options) *page {
 	findings(p, res)
 	captures(p, res)
 	join(p, res)
-	evidence(p, res)
+	hostEvidence(p, res)
 	servers(p, res)
 	latency(p, res)
 	sources(p, res)

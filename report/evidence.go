@@ -8,35 +8,36 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 // evidenceKinds names the kinds of evidence files for people.
-var evidenceKinds = map[analyze.EvidenceKind]string{
-	analyze.EvidenceNetstat: "netstat -s",
-	analyze.EvidenceNstat:   "nstat",
-	analyze.EvidenceProcNet: "/proc/net",
-	analyze.EvidenceSysctl:  "sysctl",
-	analyze.EvidenceSS:      "ss",
-	analyze.EvidenceUname:   "uname",
-	analyze.EvidenceCollect: "collect",
-	analyze.EvidenceTrace:   "drop-reason trace",
+var evidenceKinds = map[evidence.Kind]string{
+	evidence.KindNetstat: "netstat -s",
+	evidence.KindNstat:   "nstat",
+	evidence.KindProcNet: "/proc/net",
+	evidence.KindSysctl:  "sysctl",
+	evidence.KindSS:      "ss",
+	evidence.KindUname:   "uname",
+	evidence.KindCollect: "collect",
+	evidence.KindTrace:   "drop-reason trace",
 }
 
 // evidenceWhat says what a file of a kind holds, counted.
-func evidenceWhat(f analyze.EvidenceFile) string {
+func evidenceWhat(f evidence.File) string {
 	var s string
 	switch f.Kind {
-	case analyze.EvidenceNetstat, analyze.EvidenceNstat, analyze.EvidenceProcNet:
+	case evidence.KindNetstat, evidence.KindNstat, evidence.KindProcNet:
 		s = plural(f.Values, "counter")
-	case analyze.EvidenceSysctl:
+	case evidence.KindSysctl:
 		s = plural(f.Values, "setting")
-	case analyze.EvidenceSS:
+	case evidence.KindSS:
 		s = plural(f.Values, "socket")
-	case analyze.EvidenceUname:
+	case evidence.KindUname:
 		s = "kernel release"
-	case analyze.EvidenceCollect:
+	case evidence.KindCollect:
 		s = "side"
-	case analyze.EvidenceTrace:
+	case evidence.KindTrace:
 		s = plural(f.Values, "dropped packet")
 	}
 	if f.Ignored > 0 {
@@ -52,15 +53,15 @@ var alwaysShown = map[string]bool{
 	"TcpExt:TCPReqQFullDoCookies": true, "TcpExt:SyncookiesSent": true, "TcpExt:PAWSPassive": true,
 }
 
-// evidence lays out the host evidence: the files read, the counters and
+// hostEvidence lays out the host evidence: the files read, the counters and
 // settings that decide how SYNs are treated, the listeners, and notes.
-func evidence(p *page, res *analyze.Result) {
+func hostEvidence(p *page, res *analyze.Result) {
 	ev := res.Evidence
 	if ev == nil {
 		return
 	}
 	side := "read as the server's"
-	if ev.Side != analyze.RoleUnknown {
+	if ev.Side != evidence.SideUnknown {
 		side = "collected on the " + string(ev.Side)
 	}
 	p.heading(fmt.Sprintf("Host evidence (%s)", side))
@@ -79,7 +80,7 @@ func evidence(p *page, res *analyze.Result) {
 	if ev.Kernel != "" {
 		notes = append(notes, fmt.Sprintf("kernel %s (%s)", ev.Kernel, filepath.Base(ev.KernelFile)))
 	}
-	for _, n := range ev.AllNotes() {
+	for _, n := range ev.Notes() {
 		notes = append(notes, "note: "+n)
 	}
 	p.bullets(2, notes)
@@ -121,7 +122,7 @@ func evidence(p *page, res *analyze.Result) {
 		}
 		moved := 0
 		for _, c := range ev.Counters {
-			if !c.SinceBoot && c.Delta != 0 && !analyze.IsKeyCounter(c.Name) {
+			if !c.SinceBoot && c.Delta != 0 && !evidence.IsKeyCounter(c.Name) {
 				moved++
 			}
 		}
@@ -274,7 +275,7 @@ type jsonListener struct {
 // that tell how SYNs were treated and any other counter that moved, the
 // settings of TCP connection setup, the kernel and the listeners.
 func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
-	j := jsonEvidence{Side: string(ev.Side), Files: []jsonEvidenceFile{}, Notes: append([]string{}, ev.AllNotes()...),
+	j := jsonEvidence{Side: string(ev.Side), Files: []jsonEvidenceFile{}, Notes: append([]string{}, ev.Notes()...),
 		Counters: []jsonCounter{}, Sysctls: []jsonSysctl{}, Listeners: []jsonListener{}}
 	for _, f := range ev.Files {
 		jf := jsonEvidenceFile{Path: f.Path, Kind: string(f.Kind), Values: f.Values, Ignored: f.Ignored}
@@ -288,7 +289,7 @@ func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
 		j.Kernel = &jsonKernel{Release: ev.Kernel, File: ev.KernelFile}
 	}
 	for _, c := range ev.Counters {
-		if !analyze.IsKeyCounter(c.Name) && (c.SinceBoot || c.Delta == 0) {
+		if !evidence.IsKeyCounter(c.Name) && (c.SinceBoot || c.Delta == 0) {
 			continue
 		}
 		jc := jsonCounter{Name: c.Name, SinceBoot: c.SinceBoot, After: c.After, To: c.To}
@@ -299,7 +300,7 @@ func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
 		j.Counters = append(j.Counters, jc)
 	}
 	for _, s := range ev.Sysctls {
-		if analyze.IsRelevantSysctl(s.Name) {
+		if evidence.IsRelevantSysctl(s.Name) {
 			j.Sysctls = append(j.Sysctls, jsonSysctl{Name: s.Name, Value: s.Value, File: s.File})
 		}
 	}

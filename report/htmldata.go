@@ -139,7 +139,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 	d := &page{}
 	captures(d, res)
 	join(d, res)
-	evidence(d, res)
+	hostEvidence(d, res)
 	servers(d, res)
 	latency(d, res)
 	p.Details = d.blocks

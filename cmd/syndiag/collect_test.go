@@ -14,7 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 func TestCollectFlags(t *testing.T) {
@@ -229,16 +229,16 @@ echo '#kernel'; echo "TcpExtListenOverflows $n 0.0"; echo "TcpExtListenDrops $n 
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[analyze.EvidenceKind]int{}
+	kinds := map[evidence.Kind]int{}
 	for _, f := range ev.Files {
 		kinds[f.Kind]++
-		if f.Kind != analyze.EvidenceCollect && f.Time.IsZero() {
+		if f.Kind != evidence.KindCollect && f.Time.IsZero() {
 			t.Errorf("%s has no time", f.Path)
 		}
 	}
-	want := map[analyze.EvidenceKind]int{analyze.EvidenceCollect: 1, analyze.EvidenceNstat: 2, analyze.EvidenceSysctl: 1, analyze.EvidenceSS: 1, analyze.EvidenceUname: 1}
-	if fmt.Sprint(kinds) != fmt.Sprint(want) || ev.Side != analyze.RoleServer || ev.Kernel != "6.1.0-test" || len(ev.AllNotes()) != 0 {
-		t.Errorf("kinds %v, side %s, kernel %q, notes %q", kinds, ev.Side, ev.Kernel, ev.AllNotes())
+	want := map[evidence.Kind]int{evidence.KindCollect: 1, evidence.KindNstat: 2, evidence.KindSysctl: 1, evidence.KindSS: 1, evidence.KindUname: 1}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) || ev.Side != evidence.SideServer || ev.Kernel != "6.1.0-test" || len(ev.Notes()) != 0 {
+		t.Errorf("kinds %v, side %s, kernel %q, notes %q", kinds, ev.Side, ev.Kernel, ev.Notes())
 	}
 	// "nstat-after.txt" sorts first, yet the times inside order them.
 	if c, ok := ev.Counter("TcpExt:ListenOverflows"); !ok || c.Delta != 333 || filepath.Base(c.From) != "nstat-before.txt" {
@@ -261,7 +261,7 @@ echo '#kernel'; echo "TcpExtListenOverflows $n 0.0"; echo "TcpExtListenDrops $n 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cev.Side != analyze.RoleClient || len(cev.Listeners) != 0 || !strings.Contains(strings.Join(cev.AllNotes(), "\n"), "client.pcap: skipped, a capture") {
-		t.Errorf("client folder: side %s, listeners %v, notes %q", cev.Side, cev.Listeners, cev.AllNotes())
+	if cev.Side != evidence.SideClient || len(cev.Listeners) != 0 || !strings.Contains(strings.Join(cev.Notes(), "\n"), "client.pcap: skipped, a capture") {
+		t.Errorf("client folder: side %s, listeners %v, notes %q", cev.Side, cev.Listeners, cev.Notes())
 	}
 }

@@ -7,14 +7,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 // readEvidence reads the --evidence arguments: files, whose problems stop
 // the run, and folders, whose files are read in name order and skipped with
 // a note when they are not evidence (a README, a capture not given as a
 // capture argument). It returns nil when no evidence was given.
-func readEvidence(paths, captures []string) (*analyze.HostEvidence, error) {
+func readEvidence(paths, captures []string) (*evidence.Host, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
@@ -22,7 +22,7 @@ func readEvidence(paths, captures []string) (*analyze.HostEvidence, error) {
 	for _, c := range captures {
 		given[filepath.Clean(c)] = true
 	}
-	ev := analyze.NewHostEvidence()
+	ev := evidence.NewHost()
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -49,14 +49,14 @@ func readEvidence(paths, captures []string) (*analyze.HostEvidence, error) {
 				continue
 			}
 			err := addEvidence(ev, name)
-			var ee *analyze.EvidenceError
+			var ee *evidence.Error
 			switch {
 			case err == nil:
 				read++
-			case errors.Is(err, analyze.ErrEvidenceHosts):
+			case errors.Is(err, evidence.ErrBothSides):
 				return nil, err
-			case errors.Is(err, analyze.ErrCaptureNotEvidence) && given[filepath.Clean(name)]:
-			case errors.Is(err, analyze.ErrCaptureNotEvidence):
+			case errors.Is(err, evidence.ErrCapture) && given[filepath.Clean(name)]:
+			case errors.Is(err, evidence.ErrCapture):
 				ev.Note(fmt.Sprintf("%s: skipped, a capture (give it as a FILE argument to analyze it)", name))
 			case errors.As(err, &ee):
 				ev.Note(fmt.Sprintf("%s: skipped: %v", name, ee.Err))
@@ -71,7 +71,7 @@ func readEvidence(paths, captures []string) (*analyze.HostEvidence, error) {
 	return ev, nil
 }
 
-func addEvidence(ev *analyze.HostEvidence, path string) error {
+func addEvidence(ev *evidence.Host, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("evidence %s: %v", path, unwrapPath(err))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/flows/evidence"
 )
 
 // hostileTree builds, under dir, uploads as issue 16 found them: good
@@ -73,7 +74,7 @@ func unwrap(s string) string { return strings.Join(strings.Fields(s), " ") }
 // as a bug would, for the rest of the test.
 func panicOn(t *testing.T, name string) {
 	real := analyzeCase
-	analyzeCase = func(in []analyze.Input, ev *analyze.HostEvidence) *analyze.Result {
+	analyzeCase = func(in []analyze.Input, ev *evidence.Host) *analyze.Result {
 		for _, i := range in {
 			if filepath.Base(i.Path) == name {
 				var m map[string]int

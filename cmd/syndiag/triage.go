@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
 	"github.com/syndiag/syndiag/flows"
+	"github.com/syndiag/syndiag/flows/evidence"
 	"github.com/syndiag/syndiag/report"
 )
 
@@ -525,8 +526,8 @@ func (c ctxReader) Read(b []byte) (int, error) {
 
 // caseEvidence reads the files next to a case's captures that are host
 // evidence, and returns nil when none is.
-func caseEvidence(paths []string) (*analyze.HostEvidence, []string) {
-	ev := analyze.NewHostEvidence()
+func caseEvidence(paths []string) (*evidence.Host, []string) {
+	ev := evidence.NewHost()
 	var used []string
 	for _, p := range paths {
 		// A file that is not evidence, or is another host's, is passed

@@ -1,4 +1,4 @@
-package analyze
+package evidence
 
 // Parsers of the host evidence files: each takes the file's lines, reads
 // what it understands and counts the lines it does not.
@@ -77,9 +77,9 @@ func skippable(l string) bool {
 	return strings.HasPrefix(t, "#") && t != "#kernel" && !strings.HasPrefix(t, collectMarker)
 }
 
-// detectEvidence decides a file's kind from its first meaningful line, and
+// detect decides a file's kind from its first meaningful line, and
 // returns that line.
-func detectEvidence(lines []string) (EvidenceKind, string) {
+func detect(lines []string) (Kind, string) {
 	traceHeader := ""
 	for i, l := range lines {
 		if skippable(l) {
@@ -93,36 +93,36 @@ func detectEvidence(lines []string) (EvidenceKind, string) {
 		t := strings.TrimRight(l, " \t")
 		switch {
 		case strings.HasPrefix(t, collectMarker):
-			return EvidenceCollect, t
+			return KindCollect, t
 		case traceLineRe.MatchString(t):
-			return EvidenceTrace, t
+			return KindTrace, t
 		case t == "#kernel":
-			return EvidenceNstat, t
+			return KindNstat, t
 		case strings.Contains(t, "Recv-Q") && strings.Contains(t, "Send-Q"):
-			return EvidenceSS, t
+			return KindSS, t
 		case procHeaderRe.MatchString(t):
 			for _, next := range lines[i+1:] {
 				if strings.TrimSpace(next) == "" {
 					continue
 				}
 				if m := procValuesRe.FindStringSubmatch(strings.TrimSpace(next)); m != nil && m[1] == procHeaderRe.FindStringSubmatch(t)[1] {
-					return EvidenceProcNet, t
+					return KindProcNet, t
 				}
 				break
 			}
 		case netstatSectionRe.MatchString(t):
-			return EvidenceNetstat, t
+			return KindNetstat, t
 		case sysctlRe.MatchString(t) || procSysRe.MatchString(t):
-			return EvidenceSysctl, t
+			return KindSysctl, t
 		case nstatLineRe.MatchString(strings.TrimSpace(t)):
-			return EvidenceNstat, t
+			return KindNstat, t
 		case unameRelease(t) != "":
-			return EvidenceUname, t
+			return KindUname, t
 		}
 		return "", t
 	}
 	if traceHeader != "" {
-		return EvidenceTrace, traceHeader
+		return KindTrace, traceHeader
 	}
 	return "", ""
 }
@@ -130,8 +130,8 @@ func detectEvidence(lines []string) (EvidenceKind, string) {
 // parseNstat reads nstat output: "TcpExtListenDrops  12  0.0". With -z
 // every counter is listed; without it only those that are not zero, so a
 // missing one is 0.
-func parseNstat(lines []string) (*counterSnapshot, int) {
-	s := &counterSnapshot{values: map[string]uint64{}}
+func parseNstat(lines []string) (*snapshot, int) {
+	s := &snapshot{values: map[string]uint64{}}
 	ignored, zeros := 0, false
 	for _, l := range lines {
 		if skippable(l) || strings.TrimSpace(l) == "#kernel" {
@@ -173,8 +173,8 @@ func nstatMIB(name string) string {
 
 // parseProcNet reads /proc/net/netstat and /proc/net/snmp (or both in one
 // file): pairs of a header line and a value line per section.
-func parseProcNet(lines []string) (*counterSnapshot, int) {
-	s := &counterSnapshot{values: map[string]uint64{}}
+func parseProcNet(lines []string) (*snapshot, int) {
+	s := &snapshot{values: map[string]uint64{}}
 	ignored := 0
 	var section string
 	var names []string
@@ -282,8 +282,8 @@ var netstatPhrases = map[string]map[string]string{
 // when it is not 0, so a missing one is 0 when the TcpExt section is there.
 // Sentences of the sections about other protocols are skipped, not counted
 // as ignored.
-func parseNetstat(lines []string) (*counterSnapshot, int) {
-	s := &counterSnapshot{values: map[string]uint64{}}
+func parseNetstat(lines []string) (*snapshot, int) {
+	s := &snapshot{values: map[string]uint64{}}
 	ignored := 0
 	section := ""
 	for _, l := range lines {
@@ -489,8 +489,8 @@ func parseUname(lines []string) (string, int) {
 
 // parseCollectInfo reads the side marker of a syndiag collect folder:
 // "side: server".
-func parseCollectInfo(lines []string) (Role, int) {
-	side, ignored := RoleUnknown, 0
+func parseCollectInfo(lines []string) (Side, int) {
+	side, ignored := SideUnknown, 0
 	for _, l := range lines {
 		t := strings.TrimSpace(l)
 		if t == "" || strings.HasPrefix(t, "#") {
@@ -499,9 +499,9 @@ func parseCollectInfo(lines []string) (Role, int) {
 		k, v, ok := strings.Cut(t, ":")
 		switch v = strings.TrimSpace(v); {
 		case ok && k == "side" && v == "server":
-			side = RoleServer
+			side = SideServer
 		case ok && k == "side" && v == "client":
-			side = RoleClient
+			side = SideClient
 		case ok:
 			// port, hostname, interface: for the person reading the folder
 		default:

@@ -1,4 +1,4 @@
-package analyze
+package evidence
 
 // Kernel drop reasons: the skb:kfree_skb tracepoint, as the raw text of
 // tracefs (trace, trace_pipe) or perf script prints it. Since Linux 5.17
@@ -233,7 +233,7 @@ func parseTrace(lines []string) (DropTrace, int) {
 		}
 	}
 	d.Events = len(evs)
-	for _, name := range sortedKeys(byReason, strings.Compare) {
+	for _, name := range sortedNames(byReason) {
 		r := byReason[name]
 		for fn, n := range sites[name] {
 			r.Sites = append(r.Sites, DropSite{fn, n})

@@ -1,4 +1,4 @@
-package analyze
+package evidence
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // scenarios (tracefs, CLOCK_TAI, an sdx-epoch marker) and checks every
 // reason's count against truth.tsv, and where the kernel freed the packets.
 func TestDropTraceTruth(t *testing.T) {
-	truth := readTruth(t, trustDir)
+	truth := truthFigures(t, trustDir)
 	tests := []struct {
 		scenario string
 		reason   string
@@ -30,8 +30,8 @@ func TestDropTraceTruth(t *testing.T) {
 		t.Run(tc.scenario, func(t *testing.T) {
 			ev := readOne(t, filepath.Join(trustDir, tc.scenario, "evidence", "trace.txt"))
 			f := ev.Files[0]
-			if f.Kind != EvidenceTrace || f.Ignored != 0 {
-				t.Fatalf("kind %s, %d lines ignored; want %s, 0", f.Kind, f.Ignored, EvidenceTrace)
+			if f.Kind != KindTrace || f.Ignored != 0 {
+				t.Fatalf("kind %s, %d lines ignored; want %s, 0", f.Kind, f.Ignored, KindTrace)
 			}
 			d := ev.Drops[0]
 			if d.Clock != TraceClockMarker || d.Untimed != 0 {
@@ -41,7 +41,11 @@ func TestDropTraceTruth(t *testing.T) {
 			want, total := map[string]int{}, 0
 			for k, v := range truth {
 				if r, ok := strings.CutPrefix(k, prefix); ok {
-					want[r] = mustInt(t, v)
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						t.Fatalf("%s: %v", k, err)
+					}
+					want[r] = n
 					total += want[r]
 				}
 			}
@@ -71,17 +75,20 @@ func TestDropTraceTruth(t *testing.T) {
 // NETFILTER_DROP events before the capture stopped are the firewall's
 // unanswered SYNs.
 func TestDropTraceUntilStop(t *testing.T) {
-	get := trustFigure(t)
 	const s = "capture-stopped"
 	ev := readOne(t, filepath.Join(trustDir, s, "evidence", "trace.txt"))
-	truth := readTruth(t, trustDir)
+	truth := truthFigures(t, trustDir)
 	stop, err := strconv.ParseFloat(truth[s+"/env/capture_stop_epoch"], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := strconv.Atoi(truth[s+"/server.pcap/dropreason_NETFILTER_DROP_until_stop"])
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, _ := ev.Drops[0].Reason("NETFILTER_DROP")
 	until := time.Unix(0, int64(stop*1e9))
-	if got, want := r.Between(time.Time{}, until), get(s, "server.pcap", "dropreason_NETFILTER_DROP_until_stop"); got != want {
+	if got := r.Between(time.Time{}, until); got != want {
 		t.Errorf("%d NETFILTER_DROP events until the stop; want %d", got, want)
 	}
 }
@@ -116,13 +123,13 @@ func TestDropTraceFormats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			ev := NewHostEvidence()
+			ev := NewHost()
 			if err := ev.Add("trace.txt", strings.NewReader(tc.input)); err != nil {
 				t.Fatal(err)
 			}
 			f, d := ev.Files[0], ev.Drops[0]
-			if f.Kind != EvidenceTrace || d.Clock != tc.clock || d.Events != tc.events || f.Ignored != tc.ignored {
-				t.Errorf("kind %s, clock %q, %d events, %d ignored; want %s, %q, %d, %d", f.Kind, d.Clock, d.Events, f.Ignored, EvidenceTrace, tc.clock, tc.events, tc.ignored)
+			if f.Kind != KindTrace || d.Clock != tc.clock || d.Events != tc.events || f.Ignored != tc.ignored {
+				t.Errorf("kind %s, clock %q, %d events, %d ignored; want %s, %q, %d, %d", f.Kind, d.Clock, d.Events, f.Ignored, KindTrace, tc.clock, tc.events, tc.ignored)
 			}
 			var names []string
 			for _, r := range d.Reasons {
@@ -136,8 +143,8 @@ func TestDropTraceFormats(t *testing.T) {
 					t.Errorf("first event at %s; want %s", got, tc.first)
 				}
 			}
-			if tc.events == 0 && len(ev.Notes) != 1 {
-				t.Errorf("notes %q; want one saying there are no drop reasons", ev.Notes)
+			if tc.events == 0 && len(ev.Notes()) != 1 {
+				t.Errorf("notes %q; want one saying there are no drop reasons", ev.Notes())
 			}
 		})
 	}
@@ -147,16 +154,21 @@ func TestDropTraceFormats(t *testing.T) {
 // event line is whole, every prefix is read as a trace, and no prefix
 // counts more events than the whole file.
 func TestDropTraceTruncation(t *testing.T) {
-	data := readTrace(t, "capture-stopped")
+	path := filepath.Join(trustDir, "capture-stopped", "evidence", "trace.txt")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := string(b)
 	firstLine := strings.IndexByte(data, '\n')
-	whole := readOne(t, filepath.Join(trustDir, "capture-stopped", "evidence", "trace.txt")).Drops[0].Events
+	whole := readOne(t, path).Drops[0].Events
 	for n := range len(data) + 1 {
-		ev := NewHostEvidence()
+		ev := NewHost()
 		err := ev.Add("trace.txt", strings.NewReader(data[:n]))
 		if n >= firstLine && err != nil {
 			t.Fatalf("cut at %d: %v", n, err)
 		}
-		if err == nil && (ev.Files[0].Kind != EvidenceTrace && n >= firstLine || len(ev.Drops) > 0 && ev.Drops[0].Events > whole) {
+		if err == nil && (ev.Files[0].Kind != KindTrace && n >= firstLine || len(ev.Drops) > 0 && ev.Drops[0].Events > whole) {
 			t.Fatalf("cut at %d: kind %s, %d events of %d", n, ev.Files[0].Kind, ev.Drops[0].Events, whole)
 		}
 	}
@@ -170,7 +182,7 @@ func BenchmarkEvidenceTrace(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if err := NewHostEvidence().Add("trace.txt", bytes.NewReader(data)); err != nil {
+		if err := NewHost().Add("trace.txt", bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}
