@@ -11,5 +11,7 @@
 // by packets.
 //
 // flows knows packets and captures. It does not judge why a handshake failed;
-// that is the job of package analyze.
+// that is the job of package analyze. The text files taken on the server
+// beside a capture (netstat, nstat, sysctl, ss, drop traces) are read by
+// its sub-package evidence.
 package flows
