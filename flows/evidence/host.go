@@ -54,13 +54,13 @@ const maxFileSize = 64 << 20
 
 // Errors about evidence files, wrapped in an *Error that names the file.
 var (
-	// ErrNotEvidence: the content is none of the outputs syndiag reads.
+	// ErrNotEvidence means the content is none of the outputs syndiag reads.
 	ErrNotEvidence = errors.New("not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces")
-	// ErrCapture: the file is a packet capture.
+	// ErrCapture means the file is a packet capture.
 	ErrCapture = errors.New("a packet capture, not host evidence: give it as a capture FILE argument")
-	// ErrTooLarge: the file is larger than any of these outputs.
+	// ErrTooLarge means the file is larger than any of these outputs.
 	ErrTooLarge = fmt.Errorf("larger than %d MiB: not the output of a command syndiag reads", maxFileSize>>20)
-	// ErrBothSides: the files were collected on both sides.
+	// ErrBothSides means the files were collected on both sides.
 	ErrBothSides = errors.New("evidence from both the server and the client: give one host's evidence (the server's)")
 )
 

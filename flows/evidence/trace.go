@@ -52,7 +52,8 @@ type DropReason struct {
 	// (nft_do_chain, tcp_v4_rcv), most first.
 	Sites []DropSite
 	// Times are the events' wall-clock times, when the trace clock could
-	// be tied to it, for at most maxDropTimes events of the file.
+	// be tied to it, for at most the file's first 10000 events
+	// (maxDropTimes).
 	Times []time.Time
 }
 
@@ -70,8 +71,8 @@ type DropTrace struct {
 	// event of any kind in the file (zero when Clock is unknown).
 	First, Last time.Time
 	Events      int // kfree_skb events with a reason
-	// Untimed counts the events whose time was not kept (beyond
-	// maxDropTimes, or no clock).
+	// Untimed counts the events whose time was not kept (beyond the
+	// first 10000, or no clock).
 	Untimed int
 	Reasons []DropReason // by name
 }
