@@ -441,17 +441,5 @@ func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*
 			r = counting{f, p}
 		}
 	}
-	return readInputConfig(path, r, opt.cfg)
-}
-
-// readInputConfig reads a capture from r with cfg's selection.
-func readInputConfig(path string, r io.Reader, cfg flows.Config) (*analyze.Input, error) {
-	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}
-	cfg.Emit = func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }
-	c, err := flows.ReadCapture(r, cfg)
-	in.Capture = c
-	if c.Format == "" {
-		return nil, err
-	}
-	return in, err
+	return analyze.ReadCapture(path, r, opt.cfg)
 }

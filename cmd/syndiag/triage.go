@@ -502,7 +502,7 @@ func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *prog
 	if prog != nil {
 		r = counting{r, prog}
 	}
-	in, err := readInputConfig(f.path, r, cfg)
+	in, err := analyze.ReadCapture(f.path, r, cfg)
 	if in != nil {
 		in.Role = f.role
 	}
