@@ -210,10 +210,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: --max-open %d: it must be at least 1 (the default is %d)\n", opt.maxOpen, flows.DefaultMaxOpen)
 		return exitUsage
 	}
-	switch opt.format {
-	case "table", "json", "markdown", "html":
-	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json, markdown or html\n", opt.format)
+	format, err := report.ParseFormat(opt.format, report.ReportFormats)
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: %v\n", err)
 		return exitUsage
 	}
 	limit, err := parseFailOn(opt.failOn)
@@ -288,16 +287,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	bw := bufio.NewWriter(out)
 	ropt := reportOptions(opt.output, opt.wide, opt.top, stdout)
-	switch opt.format {
-	case "json":
-		err = report.JSON(bw, res)
-	case "markdown":
-		err = report.Markdown(bw, res, ropt)
-	case "html":
-		err = report.HTML(bw, res, ropt)
-	default:
-		err = report.Text(bw, res, ropt)
-	}
+	err = format.Write(bw, res, ropt)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -156,14 +156,12 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case len(opt.from) > 0 && opt.shard != "":
 		return fail("--shard chooses captures to analyze; --from reads output already made")
 	}
-	switch opt.format {
-	case "table", "jsonl", "json":
-	case "html":
-		if opt.output == "" {
-			return fail("--format html writes an index page and a report per case beside it: name the index with -o, e.g. -o triage.html")
-		}
-	default:
-		return fail("unknown --format %q: use table, jsonl, json or html", opt.format)
+	format, err := report.ParseFormat(opt.format, report.TriageFormats)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if format == report.FormatHTML && opt.output == "" {
+		return fail("--format html writes an index page and a report per case beside it: name the index with -o, e.g. -o triage.html")
 	}
 	limit, err := parseFailOn(opt.failOn)
 	if err != nil {
@@ -226,7 +224,9 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	bw := bufio.NewWriter(out)
 
 	var werr error
+	streamed := false // the jsonl lines, written as the cases finished
 	if len(opt.from) == 0 {
+		streamed = format == report.FormatJSONL
 		t.Cases, werr = runCases(ctx, cases, opt, bw, html, stderr)
 		t.Interrupted = len(cases) - len(t.Cases)
 		// Files read as host evidence were not skipped.
@@ -237,24 +237,9 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		t.Skipped = slices.DeleteFunc(t.Skipped, func(p string) bool { return used[p] })
-	} else if opt.format == "jsonl" {
-		for _, c := range t.Cases {
-			if werr == nil {
-				werr = report.CaseJSONL(bw, c)
-			}
-		}
 	}
-	if werr == nil {
-		switch opt.format {
-		case "json":
-			werr = report.TriageJSON(bw, t)
-		case "table":
-			report.RankCases(t.Cases)
-			werr = report.TriageText(bw, t, reportOptions(opt.output, opt.wide, 0, stdout))
-		case "html":
-			report.RankCases(t.Cases)
-			werr = report.TriageHTML(bw, t)
-		}
+	if werr == nil && !streamed {
+		werr = format.WriteTriage(bw, t, reportOptions(opt.output, opt.wide, 0, stdout))
 	}
 	if werr == nil {
 		werr = bw.Flush()
