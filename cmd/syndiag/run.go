@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/expect"
 	"github.com/syndiag/syndiag/flows"
 	"github.com/syndiag/syndiag/report"
 )
@@ -230,13 +231,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "syndiag: --top %d: use a number of rows, or 0 for all\n", opt.top)
 		return exitUsage
 	}
-	var exp *expectation
+	var exp *expect.Findings
 	if opt.expect != "" {
-		if exp, err = loadExpectation(opt.expect); err != nil {
+		if exp, err = expect.Load(opt.expect); err != nil {
 			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 			return exitUsage
 		}
-		if exp.triage {
+		if exp.Triage() {
 			fmt.Fprintf(stderr, "syndiag: --expect %s: a triage output; analyze compares with its own --format json report\n", report.DisplayName(opt.expect))
 			return exitUsage
 		}
@@ -302,7 +303,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	changed := false
 	if exp != nil {
-		if diff := exp.compare(expectationOf("", res), nil); len(diff) > 0 {
+		if diff := exp.Diff(expect.OfResult(res), nil); len(diff) > 0 {
 			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
 				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/expect"
 	"github.com/syndiag/syndiag/flows"
 	"github.com/syndiag/syndiag/report"
 )
@@ -182,9 +183,9 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("%v", err)
 	}
-	var exp *expectation
+	var exp *expect.Findings
 	if opt.expect != "" {
-		if exp, err = loadExpectation(opt.expect); err != nil {
+		if exp, err = expect.Load(opt.expect); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -265,8 +266,8 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	changed := false
 	if exp != nil {
-		got := expectationOfCases(t.Cases)
-		if diff := exp.compare(got, shard.has); len(diff) > 0 {
+		got := expect.OfCases(t.Cases)
+		if diff := exp.Diff(got, shard.has); len(diff) > 0 {
 			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
 				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
