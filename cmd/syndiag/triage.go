@@ -5,18 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/cases"
 	"github.com/syndiag/syndiag/cmd/syndiag/internal/expect"
 	"github.com/syndiag/syndiag/flows"
 	"github.com/syndiag/syndiag/report"
@@ -72,42 +71,6 @@ type triageOptions struct {
 	wide                                            bool
 	sel                                             selection
 	cfg                                             flows.Config // the selection, compiled, and the cap
-}
-
-// shardSpec is --shard i/n: this run analyzes the cases whose name hashes
-// to i among n.
-type shardSpec struct{ i, n uint32 }
-
-func (s shardSpec) String() string {
-	if s.n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d/%d", s.i, s.n)
-}
-
-// has reports whether a case belongs to the shard. The case's name decides,
-// not its place in the list, so a shard keeps its cases when files are
-// added to other folders.
-func (s shardSpec) has(name string) bool {
-	if s.n == 0 {
-		return true
-	}
-	h := fnv.New32a()
-	io.WriteString(h, name)
-	return h.Sum32()%s.n == s.i-1
-}
-
-func parseShard(s string) (shardSpec, error) {
-	if s == "" {
-		return shardSpec{}, nil
-	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.ParseUint(a, 10, 32)
-	n, err2 := strconv.ParseUint(b, 10, 32)
-	if !ok || err1 != nil || err2 != nil || n == 0 || i < 1 || i > n {
-		return shardSpec{}, fmt.Errorf("bad --shard %q: use i/n with 1 <= i <= n, e.g. 1/4 (shards count from 1)", s)
-	}
-	return shardSpec{uint32(i), uint32(n)}, nil
 }
 
 // triageFlags defines triage's flags, bound to opt, without parsing: runTriage
@@ -179,7 +142,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if opt.maxOpen < 1 {
 		return fail("--max-open %d: it must be at least 1 (the default is %d)", opt.maxOpen, flows.DefaultMaxOpen)
 	}
-	shard, err := parseShard(opt.shard)
+	shard, err := cases.ParseShard(opt.shard)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -191,25 +154,25 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	t := report.Triage{Shard: shard.String()}
-	var cases []caseSpec
+	var todo []cases.Case
 	if len(opt.from) > 0 {
 		if t.Cases, err = readTriage(opt.from); err != nil {
 			return fail("%v", err)
 		}
 	} else {
-		found := discover(paths)
-		for _, c := range found.cases {
-			if shard.has(c.name) {
-				cases = append(cases, c)
+		found := cases.Discover(paths)
+		for _, c := range found.Cases {
+			if shard.Has(c.Name) {
+				todo = append(todo, c)
 			}
 		}
-		t.Skipped, t.Special = found.skipped, found.special
+		t.Skipped, t.Special = found.Skipped, found.Special
 	}
 
 	var html *caseReports
 	if opt.format == "html" {
 		// Made first: it makes the index's folder too.
-		if html, err = newCaseReports(opt.output, cases); err != nil {
+		if html, err = newCaseReports(opt.output, todo); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -228,8 +191,8 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	streamed := false // the jsonl lines, written as the cases finished
 	if len(opt.from) == 0 {
 		streamed = format == report.FormatJSONL
-		t.Cases, werr = runCases(ctx, cases, opt, bw, html, stderr)
-		t.Interrupted = len(cases) - len(t.Cases)
+		t.Cases, werr = runCases(ctx, todo, opt, bw, html, stderr)
+		t.Interrupted = len(todo) - len(t.Cases)
 		// Files read as host evidence were not skipped.
 		used := map[string]bool{}
 		for _, c := range t.Cases {
@@ -267,7 +230,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	changed := false
 	if exp != nil {
 		got := expect.OfCases(t.Cases)
-		if diff := exp.Diff(got, shard.has); len(diff) > 0 {
+		if diff := exp.Diff(got, shard.Has); len(diff) > 0 {
 			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", report.DisplayName(opt.expect))
 			for _, d := range diff {
 				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
@@ -295,22 +258,22 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // of those that finished, in case order. With --format jsonl it writes each
 // to w as soon as the cases before it are done, so the output streams and
 // does not depend on --jobs.
-func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio.Writer, html *caseReports, stderr io.Writer) ([]report.CaseSummary, error) {
+func runCases(ctx context.Context, todo []cases.Case, opt triageOptions, w *bufio.Writer, html *caseReports, stderr io.Writer) ([]report.CaseSummary, error) {
 	var prog *progress
-	if wantProgress(opt.progress, stderr) && len(cases) > 0 {
+	if wantProgress(opt.progress, stderr) && len(todo) > 0 {
 		var total int64
-		for _, c := range cases {
-			for _, f := range c.files {
-				total += f.size
+		for _, c := range todo {
+			for _, f := range c.Files {
+				total += f.Size
 			}
 		}
-		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(cases)))
+		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(todo)))
 	}
-	summaries := make([]*report.CaseSummary, len(cases))
+	summaries := make([]*report.CaseSummary, len(todo))
 	var werr error
 	emitted := 0
 	emit := func(all bool) {
-		for ; emitted < len(cases) && werr == nil; emitted++ {
+		for ; emitted < len(todo) && werr == nil; emitted++ {
 			s := summaries[emitted]
 			if s == nil && !all {
 				break
@@ -330,18 +293,18 @@ func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio
 	work := make(chan int)
 	results := make(chan result)
 	var wg sync.WaitGroup
-	for range min(opt.jobs, max(len(cases), 1)) {
+	for range min(opt.jobs, max(len(todo), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results <- result{i, triageCase(ctx, cases[i], opt, prog, html)}
+				results <- result{i, triageCase(ctx, todo[i], opt, prog, html)}
 			}
 		}()
 	}
 	go func() {
 		defer close(work)
-		for i := range cases {
+		for i := range todo {
 			select {
 			case work <- i:
 			case <-ctx.Done():
@@ -357,7 +320,7 @@ func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio
 			continue // interrupted
 		}
 		summaries[r.i] = r.s
-		prog.describe(fmt.Sprintf("cases %d/%d", done, len(cases)))
+		prog.describe(fmt.Sprintf("cases %d/%d", done, len(todo)))
 		emit(false)
 	}
 	prog.done()
@@ -407,36 +370,36 @@ var analyzeCase = analyze.AnalyzeWithEvidence
 // nil when the run was interrupted before the case was done. A panic while
 // the case is read or analyzed (a bug) makes the case's summary say so,
 // naming its files, and the other cases go on.
-func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) (s *report.CaseSummary) {
+func triageCase(ctx context.Context, c cases.Case, opt triageOptions, prog *progress, html *caseReports) (s *report.CaseSummary) {
 	defer func() {
 		if v := recover(); v != nil {
 			var files []string
-			for _, f := range c.files {
-				files = append(files, f.path)
+			for _, f := range c.Files {
+				files = append(files, f.Path)
 			}
 			msg := fmt.Sprintf("%s: %s", strings.Join(files, ", "), internalError(v, debug.Stack()))
 			// In errors[] too, where the HTML index and scripts look.
-			s = &report.CaseSummary{Name: c.name, Internal: msg, Errors: []string{msg}}
-			for _, f := range c.files {
-				s.Files = append(s.Files, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: "internal error"})
+			s = &report.CaseSummary{Name: c.Name, Internal: msg, Errors: []string{msg}}
+			for _, f := range c.Files {
+				s.Files = append(s.Files, report.CaseFile{Path: f.Path, Role: string(f.Role), Bytes: f.Size, Error: "internal error"})
 			}
 		}
 	}()
 	return triageCaseOnce(ctx, c, opt, prog, html)
 }
 
-func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
-	s := &report.CaseSummary{Name: c.name}
-	if c.problem != "" {
-		s.Files = []report.CaseFile{{Path: c.name, Role: string(analyze.RoleUnknown), Error: c.problem}}
-		s.Errors = []string{c.name + ": " + c.problem}
+func triageCaseOnce(ctx context.Context, c cases.Case, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
+	s := &report.CaseSummary{Name: c.Name}
+	if c.Problem != "" {
+		s.Files = []report.CaseFile{{Path: c.Name, Role: string(analyze.RoleUnknown), Error: c.Problem}}
+		s.Errors = []string{c.Name + ": " + c.Problem}
 		return s
 	}
 	var inputs []analyze.Input
 	var unread []report.CaseFile
 	sizes := map[string]int64{}
-	for _, f := range c.files {
-		sizes[f.path] = f.size
+	for _, f := range c.Files {
+		sizes[f.Path] = f.Size
 		cfg := opt.cfg
 		cfg.MaxOpen = opt.maxOpen
 		in, err := readCaseFile(ctx, f, cfg, prog)
@@ -444,27 +407,27 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 			return nil
 		}
 		if err != nil {
-			s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", f.path, err))
+			s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", f.Path, err))
 		}
 		if in == nil {
-			unread = append(unread, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: err.Error()})
+			unread = append(unread, report.CaseFile{Path: f.Path, Role: string(f.Role), Bytes: f.Size, Error: err.Error()})
 			continue
 		}
 		inputs = append(inputs, *in)
 	}
 	if len(inputs) > 0 {
-		ev, used := caseEvidence(c.evidence)
+		ev, used := caseEvidence(c.Evidence)
 		res := analyzeCase(inputs, ev)
 		errs := s.Errors
 		*s = report.Summarize(res)
-		s.Name, s.Errors, s.Evidence = c.name, errs, used
+		s.Name, s.Errors, s.Evidence = c.Name, errs, used
 		for i := range s.Files {
 			s.Files[i].Bytes = sizes[s.Files[i].Path]
 		}
 		if html != nil {
-			rel, err := html.write(c.name, res)
+			rel, err := html.write(c.Name, res)
 			if err != nil {
-				s.Errors = append(s.Errors, fmt.Sprintf("writing the report of %s: %v", c.name, err))
+				s.Errors = append(s.Errors, fmt.Sprintf("writing the report of %s: %v", c.Name, err))
 			}
 			s.Report = rel
 		}
@@ -474,12 +437,8 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 }
 
 // readCaseFile reads one capture of a case, stopping when ctx is done.
-func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *progress) (*analyze.Input, error) {
-	open := openRegular
-	if f.stream {
-		open = os.Open // named on the command line: waits for its writer
-	}
-	file, err := open(f.path)
+func readCaseFile(ctx context.Context, f cases.File, cfg flows.Config, prog *progress) (*analyze.Input, error) {
+	file, err := f.Open()
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
@@ -488,9 +447,9 @@ func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *prog
 	if prog != nil {
 		r = counting{r, prog}
 	}
-	in, err := analyze.ReadCapture(f.path, r, cfg)
+	in, err := analyze.ReadCapture(f.Path, r, cfg)
 	if in != nil {
-		in.Role = f.role
+		in.Role = f.Role
 	}
 	return in, err
 }
