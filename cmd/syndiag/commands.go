@@ -66,7 +66,7 @@ func commands() []command {
 	return []command{
 		{
 			name: "analyze", summary: "analyze captures and explain the handshakes (the default command)",
-			flags: analyzeFlags(new(options)), args: files,
+			flags: analyzeFlags(new(analyzeOptions)), args: files,
 			values: map[string]completion{
 				"format": formats(report.ReportFormats), "output": files,
 				"fail-on": severities, "evidence": files, "client": files, "server": files,
