@@ -203,10 +203,17 @@ func (opt *analyzeOptions) check() error {
 // run reads the captures, analyzes them, writes the report and decides the
 // exit code.
 func (opt analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer) int {
-	exp, ev, err := opt.load()
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 		return exitUsage
+	}
+	exp, err := opt.loadExpect()
+	if err != nil {
+		return fail(err)
+	}
+	ev, err := readEvidence(opt.evidence, opt.files)
+	if err != nil {
+		return fail(err)
 	}
 	inputs, unreadable := opt.readCaptures(stdin, stderr)
 	if len(inputs) == 0 {
@@ -229,21 +236,16 @@ func (opt analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitCode(changed, failed, unreadable)
 }
 
-// load reads what is not a capture: the findings of --expect and the host
-// evidence of --evidence (nil when not given).
-func (opt analyzeOptions) load() (*expect.Findings, *analyze.HostEvidence, error) {
-	var exp *expect.Findings
-	if opt.expect != "" {
-		var err error
-		if exp, err = expect.Load(opt.expect); err != nil {
-			return nil, nil, err
-		}
-		if exp.Triage() {
-			return nil, nil, fmt.Errorf("--expect %s: a triage output; analyze compares with its own --format json report", opt.expect)
-		}
+// loadExpect reads the findings of --expect, or returns nil without it.
+func (opt analyzeOptions) loadExpect() (*expect.Findings, error) {
+	if opt.expect == "" {
+		return nil, nil
 	}
-	ev, err := readEvidence(opt.evidence, opt.files)
-	return exp, ev, err
+	exp, err := expect.Load(opt.expect)
+	if err == nil && exp.Triage() {
+		err = fmt.Errorf("--expect %s: a triage output; analyze compares with its own --format json report", opt.expect)
+	}
+	return exp, err
 }
 
 // readCaptures reads the captures, and says on stderr what could not be
