@@ -11,5 +11,6 @@
 // (evidence_fuse.go).
 //
 // analyze knows TCP and the Linux kernel. It reads no files and prints
-// nothing; package report renders its Result.
+// nothing; package report renders its Result. ReadCapture (input.go) is the
+// hand-off from flows: it reads one capture from a reader into an Input.
 package analyze

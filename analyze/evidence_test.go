@@ -28,13 +28,11 @@ func readInput(t *testing.T, path string) Input {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in := Input{Path: path, Role: RoleUnknown}
-	c, err := flows.ReadCapture(f, flows.Config{Emit: func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }})
+	in, err := ReadCapture(path, f, flows.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Capture = c
-	return in
+	return *in
 }
 
 // readEvidenceDir adds every file of a folder, in name order, as the

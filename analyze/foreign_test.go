@@ -38,14 +38,12 @@ func TestForeignVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := Input{Path: name, Role: RoleUnknown}
-		c, _ := flows.ReadCapture(f, flows.Config{Emit: func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }})
+		in, _ := ReadCapture(name, f, flows.Config{})
 		f.Close()
-		if c == nil {
+		if in == nil {
 			continue
 		}
-		in.Capture = c
-		res := Analyze([]Input{in})
+		res := Analyze([]Input{*in})
 		n++
 		for _, fd := range res.Findings {
 			if fd.Severity == Critical && fd.AffectedAttempts < criticalAttempts {

@@ -23,13 +23,11 @@ func read(t *testing.T, path string) *analyze.Result {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in := analyze.Input{Path: path, Role: analyze.RoleUnknown}
-	c, err := flows.ReadCapture(f, flows.Config{Emit: func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }})
+	in, err := analyze.ReadCapture(path, f, flows.Config{})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	in.Capture = c
-	return analyze.Analyze([]analyze.Input{in})
+	return analyze.Analyze([]analyze.Input{*in})
 }
 
 // labTruth reads testdata/lab/attempts.tsv, which make-captures.sh wrote

@@ -75,13 +75,12 @@ func readInput(t testing.TB, path string, role analyze.Role) analyze.Input {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in := analyze.Input{Path: filepath.ToSlash(path), Role: role}
-	c, err := flows.ReadCapture(f, flows.Config{Emit: func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }})
+	in, err := analyze.ReadCapture(filepath.ToSlash(path), f, flows.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Capture = c
-	return in
+	in.Role = role
+	return *in
 }
 
 // checkGolden compares output with testdata/html/name; -update rewrites it.

@@ -14,7 +14,18 @@ import (
 // Schema names the JSON contract this package writes.
 const Schema = "syndiag/v1"
 
-type jsonCapture struct {
+// JSONReport is a syndiag/v1 document as it is read back (syndiag
+// analyze --expect): its schema, its captures and its findings. The other
+// fields JSON writes are not read.
+type JSONReport struct {
+	Schema   string        `json:"schema"`
+	Captures []JSONCapture `json:"captures"`
+	Findings []JSONFinding `json:"findings"`
+}
+
+// JSONCapture is a capture in the document. Its Path is escaped
+// (EscapeName); UnescapeName gives the bytes back.
+type JSONCapture struct {
 	Path         string   `json:"path"`
 	Role         string   `json:"role"`
 	Format       string   `json:"format"`
@@ -77,7 +88,9 @@ type jsonSource struct {
 	Verdict              string  `json:"verdict"`
 }
 
-type jsonFinding struct {
+// JSONFinding is a finding in the document. Capture indexes the
+// document's captures.
+type JSONFinding struct {
 	Kind           string       `json:"kind"`
 	Severity       string       `json:"severity"`
 	Confidence     float64      `json:"confidence"`
@@ -134,9 +147,9 @@ func afterEviction(st flows.TrackerStats) jsonAfterEviction {
 // deterministic: the same result gives the same bytes. Attempts are encoded
 // one at a time, so memory does not grow with the size of the document.
 func JSON(w io.Writer, res *analyze.Result) error {
-	captures := []jsonCapture{}
+	captures := []JSONCapture{}
 	for _, c := range res.Captures {
-		jc := jsonCapture{
+		jc := JSONCapture{
 			Path: EscapeName(c.Path), Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
 			SYNFrames: c.SYNFrames, SYNACKFrames: c.SYNACKFrames, RSTFrames: c.RSTFrames,
 			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted, MaxOpen: c.Tracker.MaxOpen,
@@ -215,9 +228,9 @@ func JSON(w io.Writer, res *analyze.Result) error {
 			First: timestamp(s.First), Last: timestamp(s.Last), TSvalMonotonic: s.TSvalMonotonic, TimestampClocks: s.TimestampClocks,
 			ClockRateHz: s.ClockRate, PerConnectionOffsets: s.PerConnectionOffsets, Verdict: s.Verdict})
 	}
-	findings := []jsonFinding{}
+	findings := []JSONFinding{}
 	for _, f := range res.Findings {
-		findings = append(findings, jsonFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
+		findings = append(findings, JSONFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
 			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
 	}
 	jw.field("sources", sources, false)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -28,6 +27,7 @@ Usage:
 Flags:
 `
 
+// collectOptions are collect's flags, as parseCollect checked them.
 type collectOptions struct {
 	side     string
 	port     int
@@ -43,7 +43,7 @@ type collectOptions struct {
 var ifaceRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,32}$`)
 
 // collectFlags defines collect's flags, bound to opt, without parsing:
-// runCollect parses them, and the completion scripts and the man page
+// parseCollect parses them, and the completion scripts and the man page
 // describe them.
 func collectFlags(opt *collectOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag collect", pflag.ContinueOnError)
@@ -57,25 +57,11 @@ func collectFlags(opt *collectOptions) *pflag.FlagSet {
 	return fs
 }
 
+// runCollect is syndiag collect: it prints the script.
 func runCollect(args []string, stdout, stderr io.Writer) int {
-	var opt collectOptions
-	fs := collectFlags(&opt)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stderr, collectUsage+fs.FlagUsages())
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "syndiag collect: %v (try syndiag collect --help)\n", err)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "syndiag collect: unexpected argument %q (try syndiag collect --help)\n", fs.Arg(0))
-		return exitUsage
-	}
-	if err := opt.check(); err != nil {
-		fmt.Fprintf(stderr, "syndiag collect: %v\n", err)
-		return exitUsage
+	opt, err := parseCollect(args)
+	if err != nil {
+		return stopped(err, "syndiag collect", collectUsage+collectFlags(new(collectOptions)).FlagUsages(), stderr)
 	}
 	if err := writeCollectScript(stdout, opt, args); err != nil {
 		fmt.Fprintf(stderr, "syndiag collect: %v\n", err)
@@ -84,6 +70,22 @@ func runCollect(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// parseCollect reads collect's flags; it takes no arguments. It returns
+// pflag.ErrHelp for --help, and an error that says why for a command line
+// that cannot run.
+func parseCollect(args []string) (collectOptions, error) {
+	var opt collectOptions
+	fs := collectFlags(&opt)
+	if err := parseFlags(fs, args, "syndiag collect"); err != nil {
+		return opt, err
+	}
+	if fs.NArg() > 0 {
+		return opt, fmt.Errorf("unexpected argument %q (try syndiag collect --help)", fs.Arg(0))
+	}
+	return opt, opt.check()
+}
+
+// check checks the values of the flags.
 func (o collectOptions) check() error {
 	switch o.side {
 	case "server", "client", "both":

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"github.com/syndiag/syndiag/report"
 )
 
 // A command is one of syndiag's commands as the completion scripts and the
@@ -45,6 +46,15 @@ func oneOf(choices ...string) completion {
 	return completion{kind: completeChoices, choices: choices}
 }
 
+// formats completes --format with the formats a command writes.
+func formats(fs []report.Format) completion {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = string(f)
+	}
+	return oneOf(names...)
+}
+
 // shells are the shells syndiag completion writes a script for.
 var shells = []string{"bash", "zsh", "fish"}
 
@@ -56,9 +66,9 @@ func commands() []command {
 	return []command{
 		{
 			name: "analyze", summary: "analyze captures and explain the handshakes (the default command)",
-			flags: analyzeFlags(new(options)), args: files,
+			flags: analyzeFlags(new(analyzeOptions)), args: files,
 			values: map[string]completion{
-				"format": oneOf("table", "json", "markdown", "html"), "output": files,
+				"format": formats(report.ReportFormats), "output": files,
 				"fail-on": severities, "evidence": files, "client": files, "server": files,
 				"expect": files, "progress": progress,
 			},
@@ -68,7 +78,7 @@ func commands() []command {
 			flags: triageFlags(new(triageOptions)), args: dirs,
 			defaults: map[string]string{"jobs": "the number of CPUs"},
 			values: map[string]completion{
-				"format": oneOf("table", "jsonl", "json", "html"), "output": files,
+				"format": formats(report.TriageFormats), "output": files,
 				"fail-on": severities, "expect": files, "progress": progress, "from": files,
 			},
 		},

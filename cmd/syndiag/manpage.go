@@ -11,13 +11,8 @@ import (
 
 // runMan is syndiag man: the man page, syndiag(1), on stdout.
 func runMan(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(stderr, "syndiag man prints the man page, syndiag(1), in roff:\n  syndiag man | man -l -\n  syndiag man > /usr/local/share/man/man1/syndiag.1\n")
-		return exitOK
-	}
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "syndiag man: unexpected argument %q (try syndiag man --help)\n", args[0])
-		return exitUsage
+	if err := parseMan(args); err != nil {
+		return stopped(err, "syndiag man", manUsage, stderr)
 	}
 	bw := bufio.NewWriter(stdout)
 	writeMan(bw, commands())
@@ -26,6 +21,20 @@ func runMan(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+const manUsage = "syndiag man prints the man page, syndiag(1), in roff:\n  syndiag man | man -l -\n  syndiag man > /usr/local/share/man/man1/syndiag.1\n"
+
+// parseMan checks that man has no arguments. It returns pflag.ErrHelp for
+// -h or --help.
+func parseMan(args []string) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		return pflag.ErrHelp
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q (try syndiag man --help)", args[0])
+	}
+	return nil
 }
 
 // helpText is a --help text cut at its headings ("Usage:", "Examples:",
@@ -170,6 +179,29 @@ var manEnvironment = []struct{ name, text string }{
 // their --help texts, so that it says what the commands parse.
 func writeMan(w io.Writer, cmds []command) {
 	top := parseHelp(usageText, exitText)
+	help := map[string]helpText{"triage": parseHelp(triageUsage, triageExit), "collect": parseHelp(collectUsage), "completion": parseHelp(completionUsage)}
+	manHead(w, top)
+	manCommands(w, cmds, help)
+	manOptions(w, cmds)
+
+	fmt.Fprintln(w, ".SH \"EXIT STATUS\"")
+	fmt.Fprintln(w, ".SS analyze")
+	exitCodes(w, top["Exit codes"])
+	fmt.Fprintln(w, ".SS triage")
+	exitCodes(w, help["triage"]["Exit codes"])
+	fmt.Fprintln(w, ".PP\nThe other commands exit 0, or 2 on bad usage.")
+
+	fmt.Fprintln(w, ".SH EXAMPLES")
+	verbatim(w, top["Examples"])
+	verbatim(w, help["triage"]["Examples"])
+	verbatim(w, blocks(help["collect"]["Usage"])[0])
+	verbatim(w, []string{"syndiag man | man -l -", "syndiag completion bash > /etc/bash_completion.d/syndiag"})
+	manTail(w)
+}
+
+// manHead writes the page's title, NAME, SYNOPSIS and DESCRIPTION, from
+// syndiag's --help (top).
+func manHead(w io.Writer, top helpText) {
 	fmt.Fprintln(w, `.\" syndiag(1), generated from syndiag's flags by: syndiag man`)
 	fmt.Fprintln(w, `.TH SYNDIAG 1 "" "syndiag" "User Commands"`)
 	fmt.Fprintln(w, ".SH NAME")
@@ -192,9 +224,12 @@ func writeMan(w io.Writer, cmds []command) {
 	for _, b := range usage[1:] {
 		paragraphs(w, b)
 	}
+}
 
+// manCommands writes COMMANDS: each command's summary, and what its --help
+// says before the flags (help, by command).
+func manCommands(w io.Writer, cmds []command, help map[string]helpText) {
 	fmt.Fprintln(w, ".SH COMMANDS")
-	help := map[string]helpText{"triage": parseHelp(triageUsage, triageExit), "collect": parseHelp(collectUsage), "completion": parseHelp(completionUsage)}
 	for _, c := range cmds {
 		fmt.Fprintf(w, ".TP\n.B %s\n%s.\n", c.name, roff(c.summary))
 		h, ok := help[c.name]
@@ -210,7 +245,10 @@ func writeMan(w io.Writer, cmds []command) {
 		}
 		fmt.Fprintln(w, ".RE")
 	}
+}
 
+// manOptions writes OPTIONS: the flags of each command that has any.
+func manOptions(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, ".SH OPTIONS")
 	for _, c := range cmds {
 		fl := c.flagList()
@@ -229,20 +267,10 @@ func writeMan(w io.Writer, cmds []command) {
 		}
 		fmt.Fprintf(w, ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the help of syndiag %s and exit.\n", c.name)
 	}
+}
 
-	fmt.Fprintln(w, ".SH \"EXIT STATUS\"")
-	fmt.Fprintln(w, ".SS analyze")
-	exitCodes(w, top["Exit codes"])
-	fmt.Fprintln(w, ".SS triage")
-	exitCodes(w, help["triage"]["Exit codes"])
-	fmt.Fprintln(w, ".PP\nThe other commands exit 0, or 2 on bad usage.")
-
-	fmt.Fprintln(w, ".SH EXAMPLES")
-	verbatim(w, top["Examples"])
-	verbatim(w, help["triage"]["Examples"])
-	verbatim(w, blocks(help["collect"]["Usage"])[0])
-	verbatim(w, []string{"syndiag man | man -l -", "syndiag completion bash > /etc/bash_completion.d/syndiag"})
-
+// manTail writes ENVIRONMENT, FILES and SEE ALSO.
+func manTail(w io.Writer) {
 	fmt.Fprintln(w, ".SH ENVIRONMENT")
 	for _, e := range manEnvironment {
 		fmt.Fprintf(w, ".TP\n.B %s\n%s\n", e.name, roff(e.text))

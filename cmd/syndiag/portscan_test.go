@@ -143,15 +143,15 @@ func TestReportOptions(t *testing.T) {
 	t.Setenv("TERM", "xterm")
 	tests := []struct {
 		desc string
-		opt  options
+		opt  analyzeOptions
 		out  *os.File
 		want report.Options
 	}{
-		{"terminal", options{top: 20}, dev, report.Options{Top: 20, Color: true}},
-		{"terminal, --wide", options{top: 20, wide: true}, dev, report.Options{Top: 20, Color: true, Wide: true}},
-		{"terminal, -o", options{top: 20, output: "r.txt"}, dev, report.Options{Top: 20, Wide: true}},
-		{"pipe", options{top: 20}, w, report.Options{Top: 20, Wide: true}},
-		{"--top 0", options{top: 0}, w, report.Options{Top: -1, Wide: true}},
+		{"terminal", analyzeOptions{top: 20}, dev, report.Options{Top: 20, Color: true}},
+		{"terminal, --wide", analyzeOptions{top: 20, wide: true}, dev, report.Options{Top: 20, Color: true, Wide: true}},
+		{"terminal, -o", analyzeOptions{top: 20, output: "r.txt"}, dev, report.Options{Top: 20, Wide: true}},
+		{"pipe", analyzeOptions{top: 20}, w, report.Options{Top: 20, Wide: true}},
+		{"--top 0", analyzeOptions{top: 0}, w, report.Options{Top: -1, Wide: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -1,31 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
-	"syscall"
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/expect"
 	"github.com/syndiag/syndiag/flows"
 	"github.com/syndiag/syndiag/report"
-)
-
-// Exit codes, as DESIGN.md and the README define them.
-const (
-	exitOK       = 0
-	exitFindings = 1
-	exitUsage    = 2
-	exitExpect   = 3
 )
 
 const usageText = `syndiag explains why TCP connections to a server fail or hang at the handshake.
@@ -70,7 +57,9 @@ unreadable file of several, the others are analyzed, and a difference from
 --expect or a finding at --fail-on still gives 3 or 1.
 `
 
-type options struct {
+// analyzeOptions are analyze's flags and arguments (syndiag analyze, the
+// default command), as parseAnalyze checked them.
+type analyzeOptions struct {
 	format   string
 	output   string
 	maxOpen  int
@@ -82,13 +71,21 @@ type options struct {
 	progress string
 	top      int
 	wide     bool
+	version  bool
 	sel      selection
-	cfg      flows.Config // MaxOpen and what sel selects
+
+	// What parseAnalyze makes of them:
+	files []string       // the captures, --client and --server first
+	roles []analyze.Role // of each file: "" to keep what it reads as
+	form  report.Format  // --format
+	fail  failOn         // --fail-on
+	cfg   flows.Config   // MaxOpen and what sel selects
 }
 
-// analyzeFlags defines analyze's flags, bound to opt, without parsing: run
-// parses them, and the completion scripts and the man page describe them.
-func analyzeFlags(opt *options) *pflag.FlagSet {
+// analyzeFlags defines analyze's flags, bound to opt, without parsing:
+// parseAnalyze parses them, and the completion scripts and the man page
+// describe them.
+func analyzeFlags(opt *analyzeOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json, markdown, or html (one self-contained page with charts; use with -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
@@ -102,170 +99,123 @@ func analyzeFlags(opt *options) *pflag.FlagSet {
 	fs.IntVar(&opt.top, "top", report.DefaultTop, "rows of the tables per server endpoint and per source, and worst attempts, in the table and markdown reports (the most attempts first; 0 for all)")
 	selectionFlags(fs, &opt.sel)
 	fs.BoolVar(&opt.wide, "wide", false, "keep file names whole in the table report on a terminal (they are never cut when standard output is not a terminal)")
-	fs.Bool("version", false, "print the version (module, VCS revision, Go version) and exit")
+	fs.BoolVar(&opt.version, "version", false, "print the version (module, VCS revision, Go version) and exit")
 	return fs
 }
 
-// run runs a command and returns its exit code. A panic (a bug) is said on
-// stderr and exits exitInternal, not Go's 2, which here means an input that
-// could not be read.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if v := recover(); v != nil {
-			fmt.Fprintf(stderr, "syndiag: %s\nsyndiag: this is a bug in syndiag, not a problem of the input: please report it, with the capture if you can\n",
-				report.DisplayName(internalError(v, debug.Stack())))
-			code = exitInternal
+// analyzeHelp is analyze's --help, which is syndiag's.
+func analyzeHelp() string {
+	return usageText + analyzeFlags(new(analyzeOptions)).FlagUsages() + exitText
+}
+
+// runAnalyze is syndiag analyze: it reads the captures, analyzes them
+// together and writes one report.
+func runAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opt, err := parseAnalyze(args, stdinIsData(stdin))
+	if err != nil {
+		help := ""
+		if slices.Contains(args, "-h") || slices.Contains(args, "--help") {
+			help = analyzeHelp() // not for --help=x, which pflag takes too
 		}
-	}()
-	if len(args) > 0 && args[0] == "collect" {
-		return runCollect(args[1:], stdout, stderr)
+		return stopped(err, "syndiag", help, stderr)
 	}
-	if len(args) > 0 && args[0] == "triage" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		go func() {
-			// After the first Ctrl-C, a second one kills at once.
-			<-ctx.Done()
-			stop()
-		}()
-		return runTriage(ctx, args[1:], stdout, stderr)
+	if opt.version {
+		return runVersion(stdout)
 	}
-	if len(args) > 0 && args[0] == "completion" {
-		return runCompletion(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "man" {
-		return runMan(args[1:], stdout, stderr)
-	}
-	if len(args) == 1 && args[0] == "version" {
-		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
-		return exitOK
-	}
-	if len(args) > 0 && args[0] == "analyze" {
-		args = args[1:]
-	} else if len(args) > 0 && args[0] == "help" {
-		args = []string{"--help"}
-	}
-	var opt options
+	return opt.run(stdin, stdout, stderr)
+}
+
+// parseAnalyze reads analyze's command line: flags, capture files ("-" for
+// standard input, taken without files when stdinData says it is a pipe or
+// a file) and a filter after them. It returns pflag.ErrHelp for --help,
+// and an error that says why for a command line that cannot run. It reads
+// no file, but tells a folder given as a capture.
+func parseAnalyze(args []string, stdinData bool) (analyzeOptions, error) {
+	var opt analyzeOptions
 	fs := analyzeFlags(&opt)
-	fs.Usage = func() { fmt.Fprint(stderr, usageText+fs.FlagUsages()+exitText) }
-	// pflag prints the usage on every parse error; we want it only for
-	// --help, and a one-line error otherwise.
-	fs.SetOutput(io.Discard)
-	usage := fs.Usage
-	fs.Usage = func() {
-		for _, a := range args {
-			if a == "-h" || a == "--help" {
-				usage()
-				return
-			}
-		}
+	if err := parseFlags(fs, args, "syndiag"); err != nil || opt.version {
+		return opt, err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "syndiag: %v (try syndiag --help)\n", err)
-		return exitUsage
+	if err := opt.inputs(fs.Args(), stdinData); err != nil {
+		return opt, err
 	}
-	if v, _ := fs.GetBool("version"); v {
-		fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
-		return exitOK
-	}
+	return opt, opt.check()
+}
+
+// inputs makes the list of captures to read from the arguments, --client
+// and --server, and compiles the packet selection.
+func (opt *analyzeOptions) inputs(args []string, stdinData bool) error {
 	if (opt.client == "") != (opt.server == "") {
 		given, other := "--client", "--server"
 		if opt.server != "" {
 			given, other = other, given
 		}
-		fmt.Fprintf(stderr, "syndiag: %s needs %s: the two name the client-side and the server-side capture to join (for captures on their own, name them without flags)\n", given, other)
-		return exitUsage
+		return fmt.Errorf("%s needs %s: the two name the client-side and the server-side capture to join (for captures on their own, name them without flags)", given, other)
 	}
-	files, err := opt.sel.compile(fs.Args(), &opt.cfg)
+	files, err := opt.sel.compile(args, &opt.cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "syndiag: %v\n", err)
-		return exitUsage
+		return err
 	}
 	opt.cfg.MaxOpen = opt.maxOpen
-	if len(files) == 0 && opt.client == "" && stdinIsData(stdin) {
+	if len(files) == 0 && opt.client == "" && stdinData {
 		// tcpdump -w - | syndiag: as if "-" were given.
 		files = []string{"-"}
 	}
 	for _, path := range slices.Concat(files, []string{opt.client, opt.server}) {
 		if st, err := os.Stat(path); path != "-" && err == nil && st.IsDir() {
-			fmt.Fprintf(stderr, "syndiag: %s is a folder: syndiag triage %s analyzes every capture under it\n", report.DisplayName(path), report.DisplayName(shellQuote(path)))
-			return exitUsage
+			return fmt.Errorf("%s is a folder: syndiag triage %s analyzes every capture under it", report.DisplayName(path), report.DisplayName(shellQuote(path)))
 		}
 	}
-	roles := make([]analyze.Role, len(files))
+	opt.files, opt.roles = files, make([]analyze.Role, len(files))
 	if opt.server != "" {
-		files, roles = append([]string{opt.server}, files...), append([]analyze.Role{analyze.RoleServer}, roles...)
+		opt.files, opt.roles = append([]string{opt.server}, opt.files...), append([]analyze.Role{analyze.RoleServer}, opt.roles...)
 	}
 	if opt.client != "" {
-		files, roles = append([]string{opt.client}, files...), append([]analyze.Role{analyze.RoleClient}, roles...)
+		opt.files, opt.roles = append([]string{opt.client}, opt.files...), append([]analyze.Role{analyze.RoleClient}, opt.roles...)
 	}
-	if len(files) == 0 {
-		fmt.Fprintln(stderr, "syndiag: no capture file given (try syndiag --help)")
-		return exitUsage
+	if len(opt.files) == 0 {
+		return errors.New("no capture file given (try syndiag --help)")
 	}
-	if opt.maxOpen < 1 {
-		fmt.Fprintf(stderr, "syndiag: --max-open %d: it must be at least 1 (the default is %d)\n", opt.maxOpen, flows.DefaultMaxOpen)
-		return exitUsage
+	return nil
+}
+
+// check checks the values of the flags.
+func (opt *analyzeOptions) check() error {
+	if err := checkMaxOpen(opt.maxOpen); err != nil {
+		return err
 	}
-	switch opt.format {
-	case "table", "json", "markdown", "html":
-	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --format %q: use table, json, markdown or html\n", opt.format)
-		return exitUsage
+	var err error
+	if opt.form, err = report.ParseFormat(opt.format, report.ReportFormats); err != nil {
+		return err
 	}
-	limit, err := parseFailOn(opt.failOn)
-	if err != nil {
+	if opt.fail, err = parseFailOn(opt.failOn); err != nil {
+		return errors.New(report.DisplayName(err.Error()))
+	}
+	if err := checkProgress(opt.progress); err != nil {
+		return err
+	}
+	if opt.top < 0 {
+		return fmt.Errorf("--top %d: use a number of rows, or 0 for all", opt.top)
+	}
+	return nil
+}
+
+// run reads the captures, analyzes them, writes the report and decides the
+// exit code.
+func (opt analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
 		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
 		return exitUsage
 	}
-	switch opt.progress {
-	case "auto", "always", "never":
-	default:
-		fmt.Fprintf(stderr, "syndiag: unknown --progress %q: use auto, always or never\n", opt.progress)
-		return exitUsage
+	exp, err := opt.loadExpect()
+	if err != nil {
+		return fail(err)
 	}
-	if opt.top < 0 {
-		fmt.Fprintf(stderr, "syndiag: --top %d: use a number of rows, or 0 for all\n", opt.top)
-		return exitUsage
+	ev, err := readEvidence(opt.evidence, opt.files)
+	if err != nil {
+		return fail(err)
 	}
-	var exp *expectation
-	if opt.expect != "" {
-		if exp, err = loadExpectation(opt.expect); err != nil {
-			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
-			return exitUsage
-		}
-		if exp.triage {
-			fmt.Fprintf(stderr, "syndiag: --expect %s: a triage output; analyze compares with its own --format json report\n", report.DisplayName(opt.expect))
-			return exitUsage
-		}
-	}
-	ev, evErr := readEvidence(opt.evidence, files)
-	if evErr != nil {
-		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(evErr.Error()))
-		return exitUsage
-	}
-
-	code = exitOK
-	var inputs []analyze.Input
-	for fi, path := range files {
-		in, err := readCapture(path, stdin, opt, stderr)
-		if in != nil && roles[fi] != "" {
-			in.Role = roles[fi]
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(fmt.Sprintf("%s: %v", path, err)))
-			var fe *flows.FormatError
-			if in == nil || in.Capture.Packets == 0 || !errors.As(err, &fe) {
-				code = exitUsage
-			}
-		}
-		if in != nil {
-			inputs = append(inputs, *in)
-		}
-	}
+	inputs, unreadable := opt.readCaptures(stdin, stderr)
 	if len(inputs) == 0 {
 		return exitUsage
 	}
@@ -275,86 +225,69 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	if len(inputs) == 2 && (res.Join != nil || opt.client != "" || opt.server != "") {
 		explainJoin(stderr, res)
 	}
+	if code := opt.write(res, stdout, stderr); code != exitOK {
+		return code
+	}
+	changed := exp != nil && sayDiff(stderr, "syndiag", opt.expect, exp.Diff(expect.OfResult(res), nil))
+	failed := false
+	for _, f := range res.Findings {
+		failed = failed || opt.fail.fails(f.Severity)
+	}
+	return exitCode(changed, failed, unreadable)
+}
 
-	out := stdout
-	var f *os.File
-	if opt.output != "" {
-		var err error
-		if f, err = os.Create(opt.output); err != nil {
-			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
-			return exitUsage
+// loadExpect reads the findings of --expect, or returns nil without it.
+func (opt analyzeOptions) loadExpect() (*expect.Findings, error) {
+	if opt.expect == "" {
+		return nil, nil
+	}
+	exp, err := expect.Load(opt.expect)
+	if err == nil && exp.Triage() {
+		err = fmt.Errorf("--expect %s: a triage output; analyze compares with its own --format json report", opt.expect)
+	}
+	return exp, err
+}
+
+// readCaptures reads the captures, and says on stderr what could not be
+// read. unreadable is set when a file could not be read at all (or only
+// its header): exit 2 unless something else outranks it.
+func (opt analyzeOptions) readCaptures(stdin io.Reader, stderr io.Writer) (inputs []analyze.Input, unreadable bool) {
+	for i, path := range opt.files {
+		in, err := readCapture(path, stdin, opt, stderr)
+		if in != nil && opt.roles[i] != "" {
+			in.Role = opt.roles[i]
 		}
-		out = f
-	}
-	bw := bufio.NewWriter(out)
-	ropt := reportOptions(opt.output, opt.wide, opt.top, stdout)
-	switch opt.format {
-	case "json":
-		err = report.JSON(bw, res)
-	case "markdown":
-		err = report.Markdown(bw, res, ropt)
-	case "html":
-		err = report.HTML(bw, res, ropt)
-	default:
-		err = report.Text(bw, res, ropt)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if err != nil {
+			fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(fmt.Sprintf("%s: %v", path, err)))
+			var fe *flows.FormatError
+			if in == nil || in.Capture.Packets == 0 || !errors.As(err, &fe) {
+				unreadable = true
+			}
 		}
+		if in != nil {
+			inputs = append(inputs, *in)
+		}
+	}
+	return inputs, unreadable
+}
+
+// write writes the report to -o's file or stdout, and returns exitUsage,
+// said on stderr, when it cannot.
+func (opt analyzeOptions) write(res *analyze.Result, stdout, stderr io.Writer) int {
+	out, err := openOutput(opt.output, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: %s\n", report.DisplayName(err.Error()))
+		return exitUsage
+	}
+	err = opt.form.Write(out, res, reportOptions(opt.output, opt.wide, opt.top, stdout))
+	if cerr := out.close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
 		return exitUsage
 	}
-	changed := false
-	if exp != nil {
-		if diff := exp.compare(expectationOf("", res), nil); len(diff) > 0 {
-			fmt.Fprintf(stderr, "syndiag: the findings differ from %s:\n", report.DisplayName(opt.expect))
-			for _, d := range diff {
-				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
-			}
-			changed = true
-		}
-	}
-	failed := false
-	for _, f := range res.Findings {
-		failed = failed || limit >= 0 && f.Severity >= analyze.Severity(limit)
-	}
-	return exitCode(changed, failed, code == exitUsage)
-}
-
-// exitCode is the exit code of a run that analyzed something, when several
-// apply: a difference from --expect (3), then a finding at or above
-// --fail-on (1), then an input that could not be read (2). A CI job
-// watches 3 and 1; one unreadable upload among many must not hide them,
-// and it is named on stderr and in the report anyway. An interrupt (130)
-// and an internal error (4) outrank all three and are decided before.
-func exitCode(changed, failed, unreadable bool) int {
-	switch {
-	case changed:
-		return exitExpect
-	case failed:
-		return exitFindings
-	case unreadable:
-		return exitUsage
-	}
 	return exitOK
-}
-
-// parseFailOn reads --fail-on: a severity, or -1 for none.
-func parseFailOn(s string) (int, error) {
-	if s == "none" {
-		return -1, nil
-	}
-	sev, err := analyze.ParseSeverity(s)
-	if err != nil {
-		return 0, fmt.Errorf("unknown --fail-on %q: use info, warning, critical or none", s)
-	}
-	return int(sev), nil
 }
 
 // explainJoin tells, for two captures, which side each was taken on and how
@@ -376,53 +309,9 @@ func explainJoin(w io.Writer, res *analyze.Result) {
 	}
 }
 
-// stdinIsData reports whether standard input is a pipe or a file, as in
-// tcpdump -w - | syndiag or syndiag < capture.pcap, and not a terminal or
-// a device such as /dev/null: then it is the capture to read.
-func stdinIsData(stdin io.Reader) bool {
-	f, ok := stdin.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && (st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular())
-}
-
-// reportOptions tunes a report for where it goes: colour, and names cut
-// to fit, only on a terminal (output is -o's file, or "" for stdout);
-// top is --top, where 0 is every row.
-func reportOptions(output string, wide bool, top int, stdout io.Writer) report.Options {
-	term := output == "" && isTerminal(stdout)
-	return report.Options{
-		Color: term && colorful(stdout),
-		Top:   cmp.Or(top, -1), // 0 is all here, and the default there
-		Wide:  wide || !term,
-	}
-}
-
-// colorful reports whether w is a terminal that wants colour: a character
-// device, and NO_COLOR (https://no-color.org) unset or empty.
-func colorful(w io.Writer) bool {
-	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
-}
-
-// isTerminal reports whether w is a character device and TERM is not
-// "dumb".
-func isTerminal(w io.Writer) bool {
-	if os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // readCapture reads one capture file ("-" is stdin). It returns what could
 // be read even when it also returns an error; a nil Input means nothing was.
-func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*analyze.Input, error) {
+func readCapture(path string, stdin io.Reader, opt analyzeOptions, stderr io.Writer) (*analyze.Input, error) {
 	var r io.Reader = stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -441,17 +330,5 @@ func readCapture(path string, stdin io.Reader, opt options, stderr io.Writer) (*
 			r = counting{f, p}
 		}
 	}
-	return readInputConfig(path, r, opt.cfg)
-}
-
-// readInputConfig reads a capture from r with cfg's selection.
-func readInputConfig(path string, r io.Reader, cfg flows.Config) (*analyze.Input, error) {
-	in := &analyze.Input{Path: path, Role: analyze.RoleUnknown}
-	cfg.Emit = func(a *flows.Attempt) { in.Attempts = append(in.Attempts, a) }
-	c, err := flows.ReadCapture(r, cfg)
-	in.Capture = c
-	if c.Format == "" {
-		return nil, err
-	}
-	return in, err
+	return analyze.ReadCapture(path, r, opt.cfg)
 }

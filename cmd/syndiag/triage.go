@@ -5,18 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/cases"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/expect"
 	"github.com/syndiag/syndiag/flows"
 	"github.com/syndiag/syndiag/flows/evidence"
 	"github.com/syndiag/syndiag/report"
@@ -65,6 +67,8 @@ unreadable capture (listed with its error) does not hide a difference from
 --expect or a finding at --fail-on.
 `
 
+// triageOptions are triage's flags and arguments, as parseTriage checked
+// them.
 type triageOptions struct {
 	format, output, failOn, shard, expect, progress string
 	jobs, maxOpen                                   int
@@ -72,46 +76,17 @@ type triageOptions struct {
 	wide                                            bool
 	sel                                             selection
 	cfg                                             flows.Config // the selection, compiled, and the cap
+
+	// What parseTriage makes of them:
+	paths   []string      // the captures and folders to triage
+	form    report.Format // --format
+	fail    failOn        // --fail-on
+	inShard cases.Shard   // --shard
 }
 
-// shardSpec is --shard i/n: this run analyzes the cases whose name hashes
-// to i among n.
-type shardSpec struct{ i, n uint32 }
-
-func (s shardSpec) String() string {
-	if s.n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d/%d", s.i, s.n)
-}
-
-// has reports whether a case belongs to the shard. The case's name decides,
-// not its place in the list, so a shard keeps its cases when files are
-// added to other folders.
-func (s shardSpec) has(name string) bool {
-	if s.n == 0 {
-		return true
-	}
-	h := fnv.New32a()
-	io.WriteString(h, name)
-	return h.Sum32()%s.n == s.i-1
-}
-
-func parseShard(s string) (shardSpec, error) {
-	if s == "" {
-		return shardSpec{}, nil
-	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.ParseUint(a, 10, 32)
-	n, err2 := strconv.ParseUint(b, 10, 32)
-	if !ok || err1 != nil || err2 != nil || n == 0 || i < 1 || i > n {
-		return shardSpec{}, fmt.Errorf("bad --shard %q: use i/n with 1 <= i <= n, e.g. 1/4 (shards count from 1)", s)
-	}
-	return shardSpec{uint32(i), uint32(n)}, nil
-}
-
-// triageFlags defines triage's flags, bound to opt, without parsing: runTriage
-// parses them, and the completion scripts and the man page describe them.
+// triageFlags defines triage's flags, bound to opt, without parsing:
+// parseTriage parses them, and the completion scripts and the man page
+// describe them.
 func triageFlags(opt *triageOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag triage", pflag.ContinueOnError)
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (a summary ranked by severity), jsonl (a line per case, in name order), json, or html (an index page and a report per case beside it; needs -o)")
@@ -128,177 +103,192 @@ func triageFlags(opt *triageOptions) *pflag.FlagSet {
 	return fs
 }
 
+// triageCommand is syndiag triage, stopped by Ctrl-C or SIGTERM.
+func triageCommand(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first Ctrl-C, a second one kills at once.
+		<-ctx.Done()
+		stop()
+	}()
+	return runTriage(ctx, args, stdout, stderr)
+}
+
+// runTriage triages the captures under the paths args name, or prints the
+// saved output --from names, until ctx is done.
 func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opt, err := parseTriage(args)
+	if err != nil {
+		help := triageUsage + triageFlags(new(triageOptions)).FlagUsages() + triageExit
+		return stopped(err, "syndiag triage", help, stderr)
+	}
+	return opt.run(ctx, stdout, stderr)
+}
+
+// parseTriage reads triage's command line: flags, paths and a filter after
+// them. It returns pflag.ErrHelp for --help, and an error that says why
+// for a command line that cannot run. It reads no file.
+func parseTriage(args []string) (triageOptions, error) {
 	var opt triageOptions
 	fs := triageFlags(&opt)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stderr, triageUsage+fs.FlagUsages()+triageExit)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "syndiag triage: %v (try syndiag triage --help)\n", err)
-		return exitUsage
+	if err := parseFlags(fs, args, "syndiag triage"); err != nil {
+		return opt, err
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "syndiag triage: %s\n", report.DisplayName(fmt.Sprintf(format, a...)))
-		return exitUsage
+	if err := opt.check(fs.Args()); err != nil {
+		// Paths and values are said as names are.
+		return opt, errors.New(report.DisplayName(err.Error()))
 	}
-	paths, err := opt.sel.compile(fs.Args(), &opt.cfg)
-	if err != nil {
-		return fail("%v", err)
+	return opt, nil
+}
+
+// check compiles the selection and checks the paths and the values of the
+// flags.
+func (opt *triageOptions) check(args []string) error {
+	var err error
+	if opt.paths, err = opt.sel.compile(args, &opt.cfg); err != nil {
+		return err
 	}
 	switch {
-	case len(paths) == 0 && len(opt.from) == 0:
-		return fail("no path given (try syndiag triage --help)")
-	case len(paths) > 0 && len(opt.from) > 0:
-		return fail("give captures to triage, or --from saved output to print, not both")
+	case len(opt.paths) == 0 && len(opt.from) == 0:
+		return errors.New("no path given (try syndiag triage --help)")
+	case len(opt.paths) > 0 && len(opt.from) > 0:
+		return errors.New("give captures to triage, or --from saved output to print, not both")
 	case len(opt.from) > 0 && opt.shard != "":
-		return fail("--shard chooses captures to analyze; --from reads output already made")
+		return errors.New("--shard chooses captures to analyze; --from reads output already made")
 	}
-	switch opt.format {
-	case "table", "jsonl", "json":
-	case "html":
-		if opt.output == "" {
-			return fail("--format html writes an index page and a report per case beside it: name the index with -o, e.g. -o triage.html")
-		}
-	default:
-		return fail("unknown --format %q: use table, jsonl, json or html", opt.format)
+	if opt.form, err = report.ParseFormat(opt.format, report.TriageFormats); err != nil {
+		return err
 	}
-	limit, err := parseFailOn(opt.failOn)
-	if err != nil {
-		return fail("%v", err)
+	if opt.form == report.FormatHTML && opt.output == "" {
+		return errors.New("--format html writes an index page and a report per case beside it: name the index with -o, e.g. -o triage.html")
 	}
-	switch opt.progress {
-	case "auto", "always", "never":
-	default:
-		return fail("unknown --progress %q: use auto, always or never", opt.progress)
+	if opt.fail, err = parseFailOn(opt.failOn); err != nil {
+		return err
+	}
+	if err := checkProgress(opt.progress); err != nil {
+		return err
 	}
 	if opt.jobs < 1 {
-		return fail("--jobs must be at least 1")
+		return errors.New("--jobs must be at least 1")
 	}
-	if opt.maxOpen < 1 {
-		return fail("--max-open %d: it must be at least 1 (the default is %d)", opt.maxOpen, flows.DefaultMaxOpen)
+	if err := checkMaxOpen(opt.maxOpen); err != nil {
+		return err
 	}
-	shard, err := parseShard(opt.shard)
-	if err != nil {
-		return fail("%v", err)
+	opt.inShard, err = cases.ParseShard(opt.shard)
+	return err
+}
+
+// run triages the cases, or reads the saved ones, writes the output, says
+// how it went on stderr and decides the exit code.
+func (opt triageOptions) run(ctx context.Context, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "syndiag triage: %s\n", report.DisplayName(err.Error()))
+		return exitUsage
 	}
-	var exp *expectation
+	var exp *expect.Findings
 	if opt.expect != "" {
-		if exp, err = loadExpectation(opt.expect); err != nil {
-			return fail("%v", err)
+		var err error
+		if exp, err = expect.Load(opt.expect); err != nil {
+			return fail(err)
 		}
 	}
-
-	t := report.Triage{Shard: shard.String()}
-	var cases []caseSpec
-	if len(opt.from) > 0 {
-		if t.Cases, err = readTriage(opt.from); err != nil {
-			return fail("%v", err)
-		}
-	} else {
-		found := discover(paths)
-		for _, c := range found.cases {
-			if shard.has(c.name) {
-				cases = append(cases, c)
-			}
-		}
-		t.Skipped, t.Special = found.skipped, found.special
+	t, todo, err := opt.gather()
+	if err != nil {
+		return fail(err)
 	}
-
-	var html *caseReports
-	if opt.format == "html" {
-		// Made first: it makes the index's folder too.
-		if html, err = newCaseReports(opt.output, cases); err != nil {
-			return fail("%v", err)
-		}
+	if err := opt.write(ctx, &t, todo, stdout, stderr); err != nil {
+		return fail(err)
 	}
-	out := stdout
-	var outFile *os.File
-	if opt.output != "" {
-		if outFile, err = os.Create(opt.output); err != nil {
-			return fail("%v", err)
-		}
-		defer outFile.Close()
-		out = outFile
-	}
-	bw := bufio.NewWriter(out)
-
-	var werr error
-	if len(opt.from) == 0 {
-		t.Cases, werr = runCases(ctx, cases, opt, bw, html, stderr)
-		t.Interrupted = len(cases) - len(t.Cases)
-		// Files read as host evidence were not skipped.
-		used := map[string]bool{}
-		for _, c := range t.Cases {
-			for _, e := range c.Evidence {
-				used[e] = true
-			}
-		}
-		t.Skipped = slices.DeleteFunc(t.Skipped, func(p string) bool { return used[p] })
-	} else if opt.format == "jsonl" {
-		for _, c := range t.Cases {
-			if werr == nil {
-				werr = report.CaseJSONL(bw, c)
-			}
-		}
-	}
-	if werr == nil {
-		switch opt.format {
-		case "json":
-			werr = report.TriageJSON(bw, t)
-		case "table":
-			report.RankCases(t.Cases)
-			werr = report.TriageText(bw, t, reportOptions(opt.output, opt.wide, 0, stdout))
-		case "html":
-			report.RankCases(t.Cases)
-			werr = report.TriageHTML(bw, t)
-		}
-	}
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if outFile != nil {
-		if cerr := outFile.Close(); werr == nil {
-			werr = cerr
-		}
-	}
-	if werr != nil {
-		return fail("writing the output: %v", werr)
-	}
-
 	verb := "analyzed"
 	if len(opt.from) > 0 {
 		verb = "read"
 	}
-	for _, line := range report.TriageStatus(t, verb, opt.format == "table") {
+	for _, line := range report.TriageStatus(t, verb, opt.form == report.FormatTable) {
 		fmt.Fprintf(stderr, "syndiag triage: %s\n", line)
 	}
 	if ctx.Err() != nil && len(opt.from) == 0 {
 		return exitInterrupted
 	}
-	changed := false
-	if exp != nil {
-		got := expectationOfCases(t.Cases)
-		if diff := exp.compare(got, shard.has); len(diff) > 0 {
-			fmt.Fprintf(stderr, "syndiag triage: the findings differ from %s:\n", report.DisplayName(opt.expect))
-			for _, d := range diff {
-				fmt.Fprintf(stderr, "  %s\n", report.DisplayName(d))
-			}
-			changed = true
+	changed := exp != nil && sayDiff(stderr, "syndiag triage", opt.expect, exp.Diff(expect.OfCases(t.Cases), opt.inShard.Has))
+	return opt.exitCode(t.Cases, changed)
+}
+
+// gather finds the cases of this shard under the paths, or reads the saved
+// cases of --from.
+func (opt triageOptions) gather() (t report.Triage, todo []cases.Case, err error) {
+	t.Shard = opt.inShard.String()
+	if len(opt.from) > 0 {
+		t.Cases, err = readTriage(opt.from)
+		return t, nil, err
+	}
+	found := cases.Discover(opt.paths)
+	for _, c := range found.Cases {
+		if opt.inShard.Has(c.Name) {
+			todo = append(todo, c)
 		}
 	}
-	// A crash outranks all; then exitCode's order: a change, a finding,
-	// an unreadable file (still a row of the output).
-	failed, unreadable := false, false
+	t.Skipped, t.Special = found.Skipped, found.Special
+	return t, todo, nil
+}
+
+// write analyzes the cases to do into t, unless --from gave them, and
+// writes the output: with --format html, a report per case beside it.
+func (opt triageOptions) write(ctx context.Context, t *report.Triage, todo []cases.Case, stdout, stderr io.Writer) error {
+	var html *caseReports
+	if opt.form == report.FormatHTML {
+		// Made first: it makes the index's folder too.
+		var err error
+		if html, err = newCaseReports(opt.output, todo); err != nil {
+			return err
+		}
+	}
+	out, err := openOutput(opt.output, stdout)
+	if err != nil {
+		return err
+	}
+	streamed := false // the jsonl lines, written as the cases finished
+	if len(opt.from) == 0 {
+		streamed = opt.form == report.FormatJSONL
+		t.Cases, err = runCases(ctx, todo, opt, out.Writer, html, stderr)
+		t.Interrupted = len(todo) - len(t.Cases)
+		dropEvidence(t)
+	}
+	if err == nil && !streamed {
+		err = opt.form.WriteTriage(out, *t, reportOptions(opt.output, opt.wide, 0, stdout))
+	}
+	if cerr := out.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing the output: %w", err)
+	}
+	return nil
+}
+
+// dropEvidence takes the files read as host evidence off the list of
+// files skipped.
+func dropEvidence(t *report.Triage) {
+	used := map[string]bool{}
 	for _, c := range t.Cases {
+		for _, e := range c.Evidence {
+			used[e] = true
+		}
+	}
+	t.Skipped = slices.DeleteFunc(t.Skipped, func(p string) bool { return used[p] })
+}
+
+// exitCode is triage's exit code: an internal error on a case outranks
+// all; then exitCode's order: a change, a finding, an unreadable file
+// (still a row of the output).
+func (opt triageOptions) exitCode(summaries []report.CaseSummary, changed bool) int {
+	failed, unreadable := false, false
+	for _, c := range summaries {
 		if c.Internal != "" {
 			return exitInternal
 		}
 		// Worst is the most severe finding's severity.
-		if sev, err := analyze.ParseSeverity(c.Worst); err == nil && limit >= 0 && sev >= analyze.Severity(limit) {
+		if sev, err := analyze.ParseSeverity(c.Worst); err == nil && opt.fail.fails(sev) {
 			failed = true
 		}
 		unreadable = unreadable || c.Unreadable()
@@ -310,53 +300,73 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // of those that finished, in case order. With --format jsonl it writes each
 // to w as soon as the cases before it are done, so the output streams and
 // does not depend on --jobs.
-func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio.Writer, html *caseReports, stderr io.Writer) ([]report.CaseSummary, error) {
-	var prog *progress
-	if wantProgress(opt.progress, stderr) && len(cases) > 0 {
-		var total int64
-		for _, c := range cases {
-			for _, f := range c.files {
-				total += f.size
-			}
+func runCases(ctx context.Context, todo []cases.Case, opt triageOptions, w *bufio.Writer, html *caseReports, stderr io.Writer) ([]report.CaseSummary, error) {
+	prog := casesProgress(todo, opt.progress, stderr)
+	out := &inOrder{summaries: make([]*report.CaseSummary, len(todo)), w: w, jsonl: opt.form == report.FormatJSONL}
+	done := 0
+	for r := range triageAll(ctx, todo, opt, prog, html) {
+		done++
+		if r.s == nil {
+			continue // interrupted
 		}
-		prog = newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(cases)))
+		out.summaries[r.i] = r.s
+		prog.describe(fmt.Sprintf("cases %d/%d", done, len(todo)))
+		out.emit(false)
 	}
-	summaries := make([]*report.CaseSummary, len(cases))
-	var werr error
-	emitted := 0
-	emit := func(all bool) {
-		for ; emitted < len(cases) && werr == nil; emitted++ {
-			s := summaries[emitted]
-			if s == nil && !all {
-				break
-			}
-			if s != nil && opt.format == "jsonl" {
-				werr = report.CaseJSONL(w, *s)
-			}
-		}
-		if opt.format == "jsonl" && werr == nil {
-			werr = w.Flush()
+	prog.done()
+	// After an interrupt, the finished cases that waited behind an
+	// unfinished one.
+	out.emit(true)
+	var finished []report.CaseSummary
+	for _, s := range out.summaries {
+		if s != nil {
+			finished = append(finished, *s)
 		}
 	}
-	type result struct {
-		i int
-		s *report.CaseSummary
+	return finished, out.err
+}
+
+// casesProgress is the progress bar of triage (nil for none): the bytes
+// of all the cases' captures.
+func casesProgress(todo []cases.Case, mode string, stderr io.Writer) *progress {
+	if !wantProgress(mode, stderr) || len(todo) == 0 {
+		return nil
 	}
+	var total int64
+	for _, c := range todo {
+		for _, f := range c.Files {
+			total += f.Size
+		}
+	}
+	return newProgress(stderr, total, fmt.Sprintf("cases 0/%d", len(todo)))
+}
+
+// caseResult is the summary of the case todo[i], nil when it was
+// interrupted.
+type caseResult struct {
+	i int
+	s *report.CaseSummary
+}
+
+// triageAll triages the cases on opt.jobs workers, and sends each result
+// as it comes; the channel closes when all are done, or ctx is and the
+// workers have stopped.
+func triageAll(ctx context.Context, todo []cases.Case, opt triageOptions, prog *progress, html *caseReports) <-chan caseResult {
 	work := make(chan int)
-	results := make(chan result)
+	results := make(chan caseResult)
 	var wg sync.WaitGroup
-	for range min(opt.jobs, max(len(cases), 1)) {
+	for range min(opt.jobs, max(len(todo), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results <- result{i, triageCase(ctx, cases[i], opt, prog, html)}
+				results <- caseResult{i, triageCase(ctx, todo[i], opt, prog, html)}
 			}
 		}()
 	}
 	go func() {
 		defer close(work)
-		for i := range cases {
+		for i := range todo {
 			select {
 			case work <- i:
 			case <-ctx.Done():
@@ -365,27 +375,34 @@ func runCases(ctx context.Context, cases []caseSpec, opt triageOptions, w *bufio
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()
-	done := 0
-	for r := range results {
-		done++
-		if r.s == nil {
-			continue // interrupted
+	return results
+}
+
+// inOrder writes the JSON lines of the cases in case order as they finish:
+// a case's line waits for those of the cases before it.
+type inOrder struct {
+	summaries []*report.CaseSummary // nil until the case is done
+	emitted   int                   // the cases written, or passed over
+	w         *bufio.Writer
+	jsonl     bool // --format jsonl; otherwise nothing is written
+	err       error
+}
+
+// emit writes the lines of the cases done up to the first not done, or,
+// with all, of every case done.
+func (o *inOrder) emit(all bool) {
+	for ; o.emitted < len(o.summaries) && o.err == nil; o.emitted++ {
+		s := o.summaries[o.emitted]
+		if s == nil && !all {
+			break
 		}
-		summaries[r.i] = r.s
-		prog.describe(fmt.Sprintf("cases %d/%d", done, len(cases)))
-		emit(false)
-	}
-	prog.done()
-	// After an interrupt, the finished cases that waited behind an
-	// unfinished one.
-	emit(true)
-	var finished []report.CaseSummary
-	for _, s := range summaries {
-		if s != nil {
-			finished = append(finished, *s)
+		if s != nil && o.jsonl {
+			o.err = report.CaseJSONL(o.w, *s)
 		}
 	}
-	return finished, werr
+	if o.jsonl && o.err == nil {
+		o.err = o.w.Flush()
+	}
 }
 
 // readTriage reads saved triage outputs for --from.
@@ -422,36 +439,36 @@ var analyzeCase = analyze.AnalyzeWithEvidence
 // nil when the run was interrupted before the case was done. A panic while
 // the case is read or analyzed (a bug) makes the case's summary say so,
 // naming its files, and the other cases go on.
-func triageCase(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) (s *report.CaseSummary) {
+func triageCase(ctx context.Context, c cases.Case, opt triageOptions, prog *progress, html *caseReports) (s *report.CaseSummary) {
 	defer func() {
 		if v := recover(); v != nil {
 			var files []string
-			for _, f := range c.files {
-				files = append(files, f.path)
+			for _, f := range c.Files {
+				files = append(files, f.Path)
 			}
 			msg := fmt.Sprintf("%s: %s", strings.Join(files, ", "), internalError(v, debug.Stack()))
 			// In errors[] too, where the HTML index and scripts look.
-			s = &report.CaseSummary{Name: c.name, Internal: msg, Errors: []string{msg}}
-			for _, f := range c.files {
-				s.Files = append(s.Files, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: "internal error"})
+			s = &report.CaseSummary{Name: c.Name, Internal: msg, Errors: []string{msg}}
+			for _, f := range c.Files {
+				s.Files = append(s.Files, report.CaseFile{Path: f.Path, Role: string(f.Role), Bytes: f.Size, Error: "internal error"})
 			}
 		}
 	}()
 	return triageCaseOnce(ctx, c, opt, prog, html)
 }
 
-func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
-	s := &report.CaseSummary{Name: c.name}
-	if c.problem != "" {
-		s.Files = []report.CaseFile{{Path: c.name, Role: string(analyze.RoleUnknown), Error: c.problem}}
-		s.Errors = []string{c.name + ": " + c.problem}
+func triageCaseOnce(ctx context.Context, c cases.Case, opt triageOptions, prog *progress, html *caseReports) *report.CaseSummary {
+	s := &report.CaseSummary{Name: c.Name}
+	if c.Problem != "" {
+		s.Files = []report.CaseFile{{Path: c.Name, Role: string(analyze.RoleUnknown), Error: c.Problem}}
+		s.Errors = []string{c.Name + ": " + c.Problem}
 		return s
 	}
 	var inputs []analyze.Input
 	var unread []report.CaseFile
 	sizes := map[string]int64{}
-	for _, f := range c.files {
-		sizes[f.path] = f.size
+	for _, f := range c.Files {
+		sizes[f.Path] = f.Size
 		cfg := opt.cfg
 		cfg.MaxOpen = opt.maxOpen
 		in, err := readCaseFile(ctx, f, cfg, prog)
@@ -459,27 +476,27 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 			return nil
 		}
 		if err != nil {
-			s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", f.path, err))
+			s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", f.Path, err))
 		}
 		if in == nil {
-			unread = append(unread, report.CaseFile{Path: f.path, Role: string(f.role), Bytes: f.size, Error: err.Error()})
+			unread = append(unread, report.CaseFile{Path: f.Path, Role: string(f.Role), Bytes: f.Size, Error: err.Error()})
 			continue
 		}
 		inputs = append(inputs, *in)
 	}
 	if len(inputs) > 0 {
-		ev, used := caseEvidence(c.evidence)
+		ev, used := caseEvidence(c.Evidence)
 		res := analyzeCase(inputs, ev)
 		errs := s.Errors
 		*s = report.Summarize(res)
-		s.Name, s.Errors, s.Evidence = c.name, errs, used
+		s.Name, s.Errors, s.Evidence = c.Name, errs, used
 		for i := range s.Files {
 			s.Files[i].Bytes = sizes[s.Files[i].Path]
 		}
 		if html != nil {
-			rel, err := html.write(c.name, res)
+			rel, err := html.write(c.Name, res)
 			if err != nil {
-				s.Errors = append(s.Errors, fmt.Sprintf("writing the report of %s: %v", c.name, err))
+				s.Errors = append(s.Errors, fmt.Sprintf("writing the report of %s: %v", c.Name, err))
 			}
 			s.Report = rel
 		}
@@ -489,12 +506,8 @@ func triageCaseOnce(ctx context.Context, c caseSpec, opt triageOptions, prog *pr
 }
 
 // readCaseFile reads one capture of a case, stopping when ctx is done.
-func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *progress) (*analyze.Input, error) {
-	open := openRegular
-	if f.stream {
-		open = os.Open // named on the command line: waits for its writer
-	}
-	file, err := open(f.path)
+func readCaseFile(ctx context.Context, f cases.File, cfg flows.Config, prog *progress) (*analyze.Input, error) {
+	file, err := f.Open()
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
@@ -503,9 +516,9 @@ func readCaseFile(ctx context.Context, f caseInput, cfg flows.Config, prog *prog
 	if prog != nil {
 		r = counting{r, prog}
 	}
-	in, err := readInputConfig(f.path, r, cfg)
+	in, err := analyze.ReadCapture(f.Path, r, cfg)
 	if in != nil {
-		in.Role = f.role
+		in.Role = f.Role
 	}
 	return in, err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/cmd/syndiag/internal/cases"
 	"github.com/syndiag/syndiag/report"
 )
 
@@ -24,7 +25,7 @@ type caseReports struct {
 // from the index's file name ("triage.html" -> "triage-cases/"). File
 // names are given here, in case order, so that they do not depend on which
 // job finishes first.
-func newCaseReports(index string, cases []caseSpec) (*caseReports, error) {
+func newCaseReports(index string, cases []cases.Case) (*caseReports, error) {
 	stem := strings.TrimSuffix(filepath.Base(index), filepath.Ext(index))
 	cr := &caseReports{
 		rel:   stem + "-cases",
@@ -40,13 +41,13 @@ func newCaseReports(index string, cases []caseSpec) (*caseReports, error) {
 	}
 	taken := map[string]bool{}
 	for _, c := range cases {
-		base := safeName(c.name)
+		base := safeName(c.Name)
 		name := base + ".html"
 		for n := 2; taken[name]; n++ {
 			name = fmt.Sprintf("%s-%d.html", base, n)
 		}
 		taken[name] = true
-		cr.files[c.name] = name
+		cr.files[c.Name] = name
 	}
 	return cr, nil
 }

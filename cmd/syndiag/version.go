@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -50,4 +51,10 @@ func version(info *debug.BuildInfo, ok bool) string {
 	}
 	fmt.Fprintf(&b, " %s %s/%s", goVersion, runtime.GOOS, runtime.GOARCH)
 	return b.String()
+}
+
+// runVersion is syndiag version, and syndiag --version.
+func runVersion(stdout io.Writer) int {
+	fmt.Fprintln(stdout, version(debug.ReadBuildInfo()))
+	return exitOK
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package cases
 
 // openNonblock is 0 where O_NONBLOCK does not exist.
 const openNonblock = 0
