@@ -150,16 +150,16 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 			continue
 		}
 		m := dec.marks
-		if m&MarkTCP != 0 {
+		if m&markTCP != 0 {
 			c.TCPFrames++
 		}
-		if m&MarkSYN != 0 {
+		if m&markSYN != 0 {
 			c.SYNFrames++
 		}
-		if m&MarkSYNACK != 0 {
+		if m&markSYNACK != 0 {
 			c.SYNACKFrames++
 		}
-		if m&MarkRST != 0 {
+		if m&markRST != 0 {
 			c.RSTFrames++
 		}
 		if dec.l3 == nil {
@@ -169,7 +169,7 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		n := min(len(dec.l3), dupPrefix)
 		if havePrev && len(dec.l3) == prevLen && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev[:n], dec.l3[:n]) {
 			c.Duplicates++
-			if m&MarkSYN != 0 {
+			if m&markSYN != 0 {
 				c.DuplicateSYNs++
 			}
 			continue

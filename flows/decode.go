@@ -4,17 +4,17 @@ import (
 	"encoding/binary"
 )
 
-// Marks say which kinds of TCP header a frame carries anywhere, its own,
+// marks say which kinds of TCP header a frame carries anywhere, its own,
 // tunnelled or quoted in an ICMP error, the way tshark's display filters
 // count frames. They exist to cross-check flows against tshark.
-type Marks uint8
+type marks uint8
 
 // Frame marks.
 const (
-	MarkSYN    Marks = 1 << iota // a header with SYN and without ACK
-	MarkSYNACK                   // a header with SYN and ACK
-	MarkRST                      // a header with RST
-	MarkTCP                      // any TCP header with flags
+	markSYN    marks = 1 << iota // a header with SYN and without ACK
+	markSYNACK                   // a header with SYN and ACK
+	markRST                      // a header with RST
+	markTCP                      // any TCP header with flags
 )
 
 // maxEncapsulation bounds how many headers deep the decoder follows tunnels,
@@ -37,7 +37,7 @@ func (h *ipHeader) v6() bool { return len(h.src) == 16 }
 // Its results describe the last frame passed to Decode and point into that
 // frame's bytes.
 type Decoder struct {
-	marks Marks
+	marks marks
 
 	// The innermost TCP segment that is not quoted in an ICMP error.
 	hasTCP bool
@@ -401,16 +401,16 @@ func (d *Decoder) tcpSegment(p []byte, h *ipHeader, quoted bool) {
 	}
 	if t.hasFlags() {
 		f := t.flags()
-		m := MarkTCP
+		m := markTCP
 		if f&SYN != 0 {
 			if f&ACK != 0 {
-				m |= MarkSYNACK
+				m |= markSYNACK
 			} else {
-				m |= MarkSYN
+				m |= markSYN
 			}
 		}
 		if f&RST != 0 {
-			m |= MarkRST
+			m |= markRST
 		}
 		d.marks |= m
 	}

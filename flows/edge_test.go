@@ -42,7 +42,7 @@ type edgeCase struct {
 	attempts []Attempt // in the order they are emitted
 	// frames holds, for some frame numbers, the segment the decoder must
 	// find (nil: a frame whose TCP header has no flags, counted nowhere).
-	frames map[int64]*Segment
+	frames map[int64]*segment
 }
 
 // trackerStats are the stats of a tracker with the default cap that saw
@@ -291,7 +291,7 @@ func edgeCases() []edgeCase {
 					SYNs: []Transmission{{Time: at(1000), Frame: 4, Seq: 4100, TTL: 64, IPID: 0x3101, Window: 64240, Opts: Options{MSS: 1360, WScale: -1}}},
 				},
 			},
-			frames: map[int64]*Segment{5: nil},
+			frames: map[int64]*segment{5: nil},
 		},
 		{
 			file: "snaplen-cut.pcap",
@@ -307,7 +307,7 @@ func edgeCases() []edgeCase {
 				ThirdACK: at(400), ThirdACKFrame: 3,
 				FirstData: [2]int64{at(600), 0},
 			}},
-			frames: map[int64]*Segment{
+			frames: map[int64]*segment{
 				1: {Time: at(0), Frame: 1, Src: ap(cli4, 40040), Dst: web, Seq: 4500, Flags: SYN, Window: 64240, TTL: 64, IPID: 0x4501,
 					Opts: Options{MSS: 1460, WScale: -1, SACKPermitted: true}, Cut: true},
 				3: {Time: at(400), Frame: 3, Src: ap(cli4, 40040), Dst: web, Seq: 4501, Ack: 14501, Flags: ACK, Window: 502, TTL: 64, IPID: 0x4502,
@@ -472,7 +472,7 @@ func describeAttempt(a *Attempt) string {
 // decodeSegments decodes every frame of a capture on its own and returns,
 // for each, the segment the tracker would see, or nil when the frame has no
 // TCP header with flags.
-func decodeSegments(t *testing.T, path string) []*Segment {
+func decodeSegments(t *testing.T, path string) []*segment {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -484,7 +484,7 @@ func decodeSegments(t *testing.T, path string) []*Segment {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	var segs []*Segment
+	var segs []*segment
 	var d Decoder
 	for n := int64(1); ; n++ {
 		rec, err := rd.Next()
