@@ -27,12 +27,24 @@ type Capture struct {
 	// (tunnelled or quoted in ICMP too), counted like tshark's display
 	// filters tcp.flags.syn==1 && tcp.flags.ack==0, …ack==1, tcp.flags.reset==1.
 	SYNFrames, SYNACKFrames, RSTFrames int64
-	// TCPFrames counts frames with a TCP header; Undecoded counts frames of
-	// link types flows does not decode.
-	TCPFrames, Undecoded int64
-	// FilteredOut counts the decoded frames that Config.Filter or the time
-	// window left out; the counts above leave them out too. Packets counts
-	// them, and First and Last span every record.
+	// TCPFrames counts frames with a TCP header that has flags, anywhere
+	// in them, as tshark's display filter tcp.flags does.
+	TCPFrames int64
+	// Decoded counts the frames flows decoded: those with a TCP header
+	// with flags (their own or tunnelled), or with an ICMP error quoting
+	// a TCP header. Undecoded counts the others, by Reason, and the
+	// decoded frames whose TCP header lacks something (the Partial
+	// reasons). Every record counts once in Decoded, in a reason that is
+	// not Partial, or in FilteredOut:
+	//
+	//	Packets == Decoded + Undecoded.Frames() + FilteredOut
+	Decoded   int64
+	Undecoded Undecoded
+	// FilteredOut counts the frames that Config.Filter or the time window
+	// left out; the counts above leave them out too, but for frames of a
+	// link type flows does not decode, which count in Undecoded (the
+	// filter cannot test them). Packets counts them, and First and Last
+	// span every record.
 	FilteredOut int64
 	Tracker     TrackerStats
 	// Warnings are non-fatal problems, each once. A file-level error that
@@ -139,7 +151,7 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		}
 		*ltCount++
 		if !supported {
-			c.Undecoded++
+			c.Undecoded[ReasonLinkType]++
 			havePrev = false
 			continue
 		}
@@ -149,17 +161,25 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 			havePrev = false
 			continue
 		}
+		if dec.decoded() {
+			c.Decoded++
+			if dec.partial != 0 {
+				c.Undecoded[dec.partial]++
+			}
+		} else {
+			c.Undecoded[dec.why]++
+		}
 		m := dec.marks
-		if m&MarkTCP != 0 {
+		if m&markTCP != 0 {
 			c.TCPFrames++
 		}
-		if m&MarkSYN != 0 {
+		if m&markSYN != 0 {
 			c.SYNFrames++
 		}
-		if m&MarkSYNACK != 0 {
+		if m&markSYNACK != 0 {
 			c.SYNACKFrames++
 		}
-		if m&MarkRST != 0 {
+		if m&markRST != 0 {
 			c.RSTFrames++
 		}
 		if dec.l3 == nil {
@@ -169,7 +189,7 @@ func ReadCapture(r io.Reader, cfg Config) (*Capture, error) {
 		n := min(len(dec.l3), dupPrefix)
 		if havePrev && len(dec.l3) == prevLen && rec.Time-prevTime <= DuplicateWindow && rec.Time >= prevTime && sameIPPacket(prev[:n], dec.l3[:n]) {
 			c.Duplicates++
-			if m&MarkSYN != 0 {
+			if m&markSYN != 0 {
 				c.DuplicateSYNs++
 			}
 			continue

@@ -4,17 +4,17 @@ import (
 	"encoding/binary"
 )
 
-// Marks say which kinds of TCP header a frame carries anywhere, its own,
+// marks say which kinds of TCP header a frame carries anywhere, its own,
 // tunnelled or quoted in an ICMP error, the way tshark's display filters
 // count frames. They exist to cross-check flows against tshark.
-type Marks uint8
+type marks uint8
 
 // Frame marks.
 const (
-	MarkSYN    Marks = 1 << iota // a header with SYN and without ACK
-	MarkSYNACK                   // a header with SYN and ACK
-	MarkRST                      // a header with RST
-	MarkTCP                      // any TCP header with flags
+	markSYN    marks = 1 << iota // a header with SYN and without ACK
+	markSYNACK                   // a header with SYN and ACK
+	markRST                      // a header with RST
+	markTCP                      // any TCP header with flags
 )
 
 // maxEncapsulation bounds how many headers deep the decoder follows tunnels,
@@ -37,7 +37,12 @@ func (h *ipHeader) v6() bool { return len(h.src) == 16 }
 // Its results describe the last frame passed to Decode and point into that
 // frame's bytes.
 type Decoder struct {
-	marks Marks
+	marks marks
+	// why is the reason the frame is not decoded, when it is not (see
+	// decoded); partial, when not 0, what the TCP header of a decoded
+	// frame lacks. Both are set where decoding stops, so the innermost
+	// problem of a tunnelled frame wins.
+	why, partial Reason
 
 	// The innermost TCP segment that is not quoted in an ICMP error.
 	hasTCP bool
@@ -62,17 +67,23 @@ func (d *Decoder) Decode(data []byte, lt LinkType) {
 	// Reset only what a decode sets, not the whole struct: this runs for
 	// every packet.
 	d.marks, d.hasTCP, d.hasICMP, d.quoteTCP, d.l3 = 0, false, false, nil, nil
+	// A link type not decoded below keeps ReasonLinkType.
+	d.why, d.partial = ReasonLinkType, 0
 	switch lt {
 	case LinkEthernet:
 		d.ethernet(data, 0)
 	case LinkSLL:
-		if len(data) >= 16 {
-			d.ethertype(binary.BigEndian.Uint16(data[14:]), data[16:], 0)
+		if len(data) < 16 {
+			d.why = ReasonLinkHeader
+			return
 		}
+		d.ethertype(binary.BigEndian.Uint16(data[14:]), data[16:], 0)
 	case LinkSLL2:
-		if len(data) >= 20 {
-			d.ethertype(binary.BigEndian.Uint16(data), data[20:], 0)
+		if len(data) < 20 {
+			d.why = ReasonLinkHeader
+			return
 		}
+		d.ethertype(binary.BigEndian.Uint16(data), data[20:], 0)
 	case LinkRaw, LinkRawBSD, LinkRawBSD14:
 		d.ipAny(data, 0)
 	case LinkIPv4:
@@ -80,24 +91,30 @@ func (d *Decoder) Decode(data []byte, lt LinkType) {
 	case LinkIPv6:
 		d.ipv6(data, 0, false)
 	case LinkNull, LinkLoop:
-		if len(data) >= 4 {
-			fam := binary.BigEndian.Uint32(data)
-			if lt == LinkNull && fam > 0xffff {
-				fam = binary.LittleEndian.Uint32(data)
-			}
-			switch fam {
-			case 2:
-				d.ipv4(data[4:], 0, false)
-			case 10, 24, 28, 30:
-				d.ipv6(data[4:], 0, false)
-			}
+		if len(data) < 4 {
+			d.why = ReasonLinkHeader
+			return
+		}
+		fam := binary.BigEndian.Uint32(data)
+		if lt == LinkNull && fam > 0xffff {
+			fam = binary.LittleEndian.Uint32(data)
+		}
+		switch fam {
+		case 2:
+			d.ipv4(data[4:], 0, false)
+		case 10, 24, 28, 30:
+			d.ipv6(data[4:], 0, false)
+		default:
+			d.why = ReasonNotIP
 		}
 	case LinkPPP:
 		d.ppp(data, 0)
 	case LinkCHDLC:
-		if len(data) >= 4 {
-			d.ethertype(binary.BigEndian.Uint16(data[2:]), data[4:], 0)
+		if len(data) < 4 {
+			d.why = ReasonLinkHeader
+			return
 		}
+		d.ethertype(binary.BigEndian.Uint16(data[2:]), data[4:], 0)
 	case LinkNFLOG:
 		d.nflog(data)
 	case LinkIEEE80211:
@@ -111,13 +128,16 @@ func (d *Decoder) Decode(data []byte, lt LinkType) {
 
 func (d *Decoder) ethernet(b []byte, depth int) {
 	if len(b) < 14 {
+		d.why = ReasonLinkHeader
 		return
 	}
 	et := binary.BigEndian.Uint16(b[12:])
 	b = b[14:]
 	if et <= 1500 {
-		// 802.3 with an LLC/SNAP header carrying an EtherType.
+		// 802.3 with an LLC/SNAP header carrying an EtherType; without
+		// SNAP, LLC carries spanning tree, NetBIOS, IPX: not IP.
 		if len(b) < 8 || b[0] != 0xaa || b[1] != 0xaa || b[2] != 0x03 {
+			d.why = ReasonNotIP
 			return
 		}
 		et, b = binary.BigEndian.Uint16(b[6:]), b[8:]
@@ -136,6 +156,7 @@ func (d *Decoder) ethertype(et uint16, b []byte, depth int) {
 			return
 		case 0x8100, 0x88a8, 0x9100: // 802.1Q, 802.1ad (QinQ), old QinQ
 			if len(b) < 4 {
+				d.why = ReasonLinkHeader
 				return
 			}
 			et, b = binary.BigEndian.Uint16(b[2:]), b[4:]
@@ -144,26 +165,33 @@ func (d *Decoder) ethertype(et uint16, b []byte, depth int) {
 			return
 		case 0x8864: // PPPoE session
 			if len(b) < 8 {
+				d.why = ReasonLinkHeader
 				return
 			}
 			d.ppp(b[6:], depth)
 			return
 		case 0x8903: // Cisco FabricPath: a 2-byte tag, then the original frame
 			if len(b) < 2 {
+				d.why = ReasonLinkHeader
 				return
 			}
 			d.ethernet(b[2:], depth)
 			return
+		case 0x0806, 0x8035: // ARP, RARP
+			d.why = ReasonARP
+			return
 		default:
+			d.why = ReasonNotIP
 			return
 		}
 	}
+	d.why = ReasonLinkHeader // tags nested too deep
 }
 
 func (d *Decoder) mpls(b []byte, depth int) {
 	for range 16 {
 		if len(b) < 4 {
-			return
+			break
 		}
 		bottom := b[2]&1 != 0
 		b = b[4:]
@@ -172,6 +200,7 @@ func (d *Decoder) mpls(b []byte, depth int) {
 			return
 		}
 	}
+	d.why = ReasonLinkHeader
 }
 
 func (d *Decoder) ppp(b []byte, depth int) {
@@ -184,6 +213,7 @@ func (d *Decoder) ppp(b []byte, depth int) {
 		b = b[2:]
 	}
 	if len(b) < 1 {
+		d.why = ReasonLinkHeader
 		return
 	}
 	if b[0]&1 != 0 { // protocol field compressed to one byte
@@ -191,6 +221,7 @@ func (d *Decoder) ppp(b []byte, depth int) {
 		return
 	}
 	if len(b) < 2 {
+		d.why = ReasonLinkHeader
 		return
 	}
 	d.pppProto(binary.BigEndian.Uint16(b), b[2:], depth)
@@ -204,12 +235,15 @@ func (d *Decoder) pppProto(p uint16, b []byte, depth int) {
 		d.ipv6(b, depth, false)
 	case 0x0281:
 		d.mpls(b, depth)
+	default:
+		d.why = ReasonNotIP
 	}
 }
 
 // nflog finds the packet payload TLV (NFULA_PAYLOAD) of a Linux NFLOG
 // record. TLV lengths and types are in the capturing host's byte order.
 func (d *Decoder) nflog(b []byte) {
+	d.why = ReasonLinkHeader // unless the payload is found
 	if len(b) < 4 {
 		return
 	}
@@ -244,6 +278,7 @@ func (d *Decoder) nflog(b []byte) {
 
 func (d *Decoder) ipAny(b []byte, depth int) {
 	if len(b) == 0 {
+		d.why = ReasonIPHeaderCut
 		return
 	}
 	switch b[0] >> 4 {
@@ -251,15 +286,36 @@ func (d *Decoder) ipAny(b []byte, depth int) {
 		d.ipv4(b, depth, false)
 	case 6:
 		d.ipv6(b, depth, false)
+	default:
+		d.why = ReasonIPBadVersion
 	}
 }
 
+// startsIP reports whether b starts with the given IP version and holds
+// at least n bytes, the header's fixed part; when not, it sets d.why.
+func (d *Decoder) startsIP(b []byte, version byte, n int) bool {
+	switch {
+	case len(b) > 0 && b[0]>>4 != version:
+		d.why = ReasonIPBadVersion
+	case len(b) < n:
+		d.why = ReasonIPHeaderCut
+	default:
+		return true
+	}
+	return false
+}
+
 func (d *Decoder) ipv4(b []byte, depth int, quoted bool) {
-	if len(b) < 20 || b[0]>>4 != 4 {
+	if !d.startsIP(b, 4, 20) {
 		return
 	}
 	ihl := int(b[0]&0x0f) * 4
-	if ihl < 20 || len(b) < ihl {
+	switch {
+	case ihl < 20:
+		d.why = ReasonIPBadIHL
+		return
+	case len(b) < ihl:
+		d.why = ReasonIPHeaderCut
 		return
 	}
 	total := int(binary.BigEndian.Uint16(b[2:]))
@@ -267,6 +323,7 @@ func (d *Decoder) ipv4(b []byte, depth int, quoted bool) {
 		total = len(b) // TSO: the length field is left zero on capture
 	}
 	if total < ihl {
+		d.why = ReasonIPBadLength
 		return
 	}
 	h := ipHeader{src: b[12:16], dst: b[16:20], ttl: b[8], id: binary.BigEndian.Uint16(b[4:]), payloadLen: total - ihl}
@@ -280,7 +337,7 @@ func (d *Decoder) ipv4(b []byte, depth int, quoted bool) {
 }
 
 func (d *Decoder) ipv6(b []byte, depth int, quoted bool) {
-	if len(b) < 40 || b[0]>>4 != 6 {
+	if !d.startsIP(b, 6, 40) {
 		return
 	}
 	plen := int(binary.BigEndian.Uint16(b[4:]))
@@ -291,20 +348,29 @@ func (d *Decoder) ipv6(b []byte, depth int, quoted bool) {
 	d.sawIP(b, quoted)
 	next := b[6]
 	p := b[40:min(40+plen, len(b))]
+	// An extension header that runs past p is cut when the capture holds
+	// less than the packet, and malformed when it holds it all.
+	short := ReasonIPBadLength
+	if len(b) < 40+plen {
+		short = ReasonIPHeaderCut
+	}
 	for range maxEncapsulation {
 		switch next {
 		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
 			if len(p) < 8 {
+				d.why = short
 				return
 			}
 			n := (int(p[1]) + 1) * 8
 			if n > len(p) {
+				d.why = short
 				return
 			}
 			next, p = p[0], p[n:]
 			h.payloadLen -= n
 		case 44: // fragment
 			if len(p) < 8 {
+				d.why = short
 				return
 			}
 			fo := binary.BigEndian.Uint16(p[2:])
@@ -315,10 +381,12 @@ func (d *Decoder) ipv6(b []byte, depth int, quoted bool) {
 			return
 		case 51: // authentication header
 			if len(p) < 8 {
+				d.why = short
 				return
 			}
 			n := (int(p[1]) + 2) * 4
 			if n > len(p) {
+				d.why = short
 				return
 			}
 			next, p = p[0], p[n:]
@@ -328,6 +396,7 @@ func (d *Decoder) ipv6(b []byte, depth int, quoted bool) {
 			return
 		}
 	}
+	d.why = ReasonLinkHeader // extension headers nested too deep
 }
 
 // fragment handles an IP fragment. The first fragment is decoded as it is
@@ -337,8 +406,13 @@ func (d *Decoder) fragment(proto uint8, h *ipHeader, id uint32, off int, more bo
 	switch {
 	case off == 0 && (!more || proto != 6 || quoted || len(p) >= 20):
 		// An atomic fragment, a first fragment of something other than TCP,
-		// or one that holds the whole TCP header: decode it as it is.
+		// or one that holds the fixed TCP header: decode it as it is. The
+		// options of a first fragment may go on in the next one: that
+		// header is cut, not malformed.
 		d.transport(proto, p, h, 0, quoted)
+		if more && d.partial == ReasonTCPOffsetPastPacket {
+			d.partial = ReasonTCPOptionsCut
+		}
 	case proto == 6 && !quoted:
 		if d.frags == nil {
 			d.frags = new(fragments)
@@ -347,7 +421,13 @@ func (d *Decoder) fragment(proto uint8, h *ipHeader, id uint32, off int, more bo
 		// completed one is a TCP header no single frame held.
 		if tcp, ip, ok := d.frags.add(h, id, off, more, p); ok {
 			d.tcpSegment(tcp, &ip, false)
+			return
 		}
+		d.why = ReasonIPFragment
+	case proto == 6:
+		d.why = ReasonIPFragment // a later fragment quoted in an ICMP error
+	default:
+		d.why = ReasonNotTCP
 	}
 }
 
@@ -364,18 +444,27 @@ func (d *Decoder) transport(proto uint8, p []byte, h *ipHeader, depth int, quote
 		d.tcpSegment(p, h, quoted)
 		return
 	}
-	if quoted || depth >= maxEncapsulation {
+	if depth >= maxEncapsulation {
+		d.why = ReasonLinkHeader
+		return
+	}
+	if quoted {
+		d.why = ReasonNotTCP
 		return
 	}
 	switch proto {
 	case 1:
-		if !h.v6() {
-			d.icmpError(p, h, false, depth)
-		}
-	case 58:
 		if h.v6() {
-			d.icmpError(p, h, true, depth)
+			d.why = ReasonNotTCP
+			return
 		}
+		d.icmpError(p, h, false, depth)
+	case 58:
+		if !h.v6() {
+			d.why = ReasonNotTCP
+			return
+		}
+		d.icmpError(p, h, true, depth)
 	case 4:
 		d.ipv4(p, depth+1, false)
 	case 41:
@@ -383,13 +472,20 @@ func (d *Decoder) transport(proto uint8, p []byte, h *ipHeader, depth int, quote
 	case 47:
 		d.gre(p, depth+1)
 	case 51: // IPv4 authentication header
-		if len(p) >= 8 && (int(p[1])+2)*4 <= len(p) {
-			n := (int(p[1]) + 2) * 4
-			h.payloadLen -= n
-			d.transport(p[0], p[n:], h, depth+1, false)
+		if len(p) < 8 || (int(p[1])+2)*4 > len(p) {
+			d.why = ReasonIPBadLength
+			if len(p) < h.payloadLen {
+				d.why = ReasonIPHeaderCut
+			}
+			return
 		}
+		n := (int(p[1]) + 2) * 4
+		h.payloadLen -= n
+		d.transport(p[0], p[n:], h, depth+1, false)
 	case 17:
 		d.udpTunnel(p, depth+1)
+	default:
+		d.why = ReasonNotTCP
 	}
 }
 
@@ -397,20 +493,21 @@ func (d *Decoder) tcpSegment(p []byte, h *ipHeader, quoted bool) {
 	t := tcpHeader(p)
 	if len(t) < 8 {
 		// Not even ports and sequence number: nothing to attach.
+		d.why = ReasonTCPHeaderCut
 		return
 	}
 	if t.hasFlags() {
 		f := t.flags()
-		m := MarkTCP
+		m := markTCP
 		if f&SYN != 0 {
 			if f&ACK != 0 {
-				m |= MarkSYNACK
+				m |= markSYNACK
 			} else {
-				m |= MarkSYN
+				m |= markSYN
 			}
 		}
 		if f&RST != 0 {
-			m |= MarkRST
+			m |= markRST
 		}
 		d.marks |= m
 	}
@@ -419,10 +516,28 @@ func (d *Decoder) tcpSegment(p []byte, h *ipHeader, quoted bool) {
 		return
 	}
 	d.hasTCP, d.ip, d.tcp = true, *h, t
+	switch {
+	case len(t) < 14:
+		d.why = ReasonTCPHeaderCut
+	case !t.hasFlags():
+		d.why = ReasonTCPBadOffset
+	case t.headerLen() > h.payloadLen:
+		d.partial = ReasonTCPOffsetPastPacket
+	case len(t) < t.headerLen():
+		d.partial = ReasonTCPOptionsCut
+	}
+}
+
+// decoded reports whether the frame holds what the tracker reads: a TCP
+// header with flags, or an ICMP error quoting a TCP header. When it does
+// not, d.why says why.
+func (d *Decoder) decoded() bool {
+	return d.hasICMP || d.hasTCP && d.tcp.hasFlags()
 }
 
 // icmpError decodes an ICMP or ICMPv6 error message and the packet it quotes.
 func (d *Decoder) icmpError(p []byte, h *ipHeader, v6 bool, depth int) {
+	d.why = ReasonNotTCP // unless it quotes TCP
 	if len(p) < 8 {
 		return
 	}
@@ -451,11 +566,13 @@ func (d *Decoder) icmpError(p []byte, h *ipHeader, v6 bool, depth int) {
 }
 
 func (d *Decoder) gre(p []byte, depth int) {
+	d.why = ReasonLinkHeader // until the header is read
 	if len(p) < 4 {
 		return
 	}
 	fl := binary.BigEndian.Uint16(p)
 	if fl&0x4007 != 0 { // routing present, or a version other than 0
+		d.why = ReasonNotTCP // PPTP's enhanced GRE (version 1), or source routing
 		return
 	}
 	proto := binary.BigEndian.Uint16(p[2:])
@@ -503,6 +620,7 @@ func (d *Decoder) gre(p []byte, depth int) {
 // udpTunnel follows the UDP encapsulations that tshark decodes by default
 // on their registered ports: VXLAN, Geneve and GTP-U.
 func (d *Decoder) udpTunnel(p []byte, depth int) {
+	d.why = ReasonNotTCP // unless a tunnel is found below
 	if len(p) < 8 {
 		return
 	}
@@ -510,20 +628,24 @@ func (d *Decoder) udpTunnel(p []byte, depth int) {
 	b := p[8:]
 	switch {
 	case sp == 4789 || dp == 4789:
-		if len(b) >= 8 {
-			d.ethernet(b[8:], depth)
+		if len(b) < 8 {
+			d.why = ReasonLinkHeader
+			return
 		}
+		d.ethernet(b[8:], depth)
 	case sp == 6081 || dp == 6081:
+		n := 8
 		if len(b) >= 8 {
-			n := 8 + int(b[0]&0x3f)*4
-			if n <= len(b) {
-				proto := binary.BigEndian.Uint16(b[2:])
-				if proto == 0x6558 {
-					d.ethernet(b[n:], depth)
-				} else {
-					d.ethertype(proto, b[n:], depth)
-				}
-			}
+			n += int(b[0]&0x3f) * 4
+		}
+		if n > len(b) {
+			d.why = ReasonLinkHeader
+			return
+		}
+		if proto := binary.BigEndian.Uint16(b[2:]); proto == 0x6558 {
+			d.ethernet(b[n:], depth)
+		} else {
+			d.ethertype(proto, b[n:], depth)
 		}
 	case sp == 2152 || dp == 2152:
 		d.gtpu(b, depth)
@@ -534,11 +656,13 @@ func (d *Decoder) udpTunnel(p []byte, depth int) {
 
 // l2tp follows an L2TPv2 data message to the PPP frame it carries.
 func (d *Decoder) l2tp(b []byte, depth int) {
+	d.why = ReasonLinkHeader // until the header is read
 	if len(b) < 6 {
 		return
 	}
 	fl := binary.BigEndian.Uint16(b)
 	if fl&0x8000 != 0 || fl&0x000f != 2 { // a control message, or not version 2
+		d.why = ReasonNotTCP
 		return
 	}
 	n := 6
@@ -562,11 +686,13 @@ func (d *Decoder) l2tp(b []byte, depth int) {
 
 // wlan follows an 802.11 data frame through its LLC/SNAP header.
 func (d *Decoder) wlan(b []byte, depth int) {
+	d.why = ReasonLinkHeader // until the header is read
 	if len(b) < 24 {
 		return
 	}
 	fc0, fc1 := b[0], b[1]
 	if fc0&0x0c != 0x08 || fc1&0x40 != 0 { // not a data frame, or encrypted
+		d.why = ReasonNotIP
 		return
 	}
 	n := 24
@@ -580,6 +706,7 @@ func (d *Decoder) wlan(b []byte, depth int) {
 		}
 	}
 	if fc0&0x40 != 0 { // a "null" subtype carries no data
+		d.why = ReasonNotIP
 		return
 	}
 	if len(b) < n+8 {
@@ -587,6 +714,7 @@ func (d *Decoder) wlan(b []byte, depth int) {
 	}
 	b = b[n:]
 	if b[0] != 0xaa || b[1] != 0xaa || b[2] != 0x03 {
+		d.why = ReasonNotIP
 		return
 	}
 	d.ethertype(binary.BigEndian.Uint16(b[6:]), b[8:], depth)
@@ -594,6 +722,7 @@ func (d *Decoder) wlan(b []byte, depth int) {
 
 // radiotap skips a radiotap header (its length is little-endian at byte 2).
 func (d *Decoder) radiotap(b []byte) {
+	d.why = ReasonLinkHeader // until the header is read
 	if len(b) < 8 {
 		return
 	}
@@ -619,6 +748,7 @@ func (d *Decoder) radiotap(b []byte) {
 
 // ppi skips a Per-Packet Information header and decodes what it wraps.
 func (d *Decoder) ppi(b []byte) {
+	d.why = ReasonLinkHeader // until the header is read
 	if len(b) < 8 {
 		return
 	}
@@ -631,11 +761,18 @@ func (d *Decoder) ppi(b []byte) {
 		d.wlan(b[n:], 0)
 	case LinkEthernet:
 		d.ethernet(b[n:], 0)
+	default:
+		d.why = ReasonLinkType
 	}
 }
 
 func (d *Decoder) gtpu(b []byte, depth int) {
-	if len(b) < 8 || b[0]>>5 != 1 || b[0]&0x10 == 0 || b[1] != 0xff {
+	d.why = ReasonLinkHeader // until the header is read
+	if len(b) < 8 {
+		return
+	}
+	if b[0]>>5 != 1 || b[0]&0x10 == 0 || b[1] != 0xff { // not a G-PDU of GTPv1
+		d.why = ReasonNotTCP
 		return
 	}
 	n := 8

@@ -18,7 +18,8 @@ type figures struct {
 	Packets, Duplicates                int64
 	First, Last                        int64
 	SYNFrames, SYNACKFrames, RSTFrames int64
-	TCPFrames, Undecoded               int64
+	TCPFrames, Decoded                 int64
+	Undecoded                          Undecoded
 	Tracker                            TrackerStats
 }
 
@@ -27,7 +28,7 @@ func figuresOf(c *Capture) figures {
 		Format: c.Format, LinkTypes: c.LinkTypes,
 		Packets: c.Packets, Duplicates: c.Duplicates, First: c.First, Last: c.Last,
 		SYNFrames: c.SYNFrames, SYNACKFrames: c.SYNACKFrames, RSTFrames: c.RSTFrames,
-		TCPFrames: c.TCPFrames, Undecoded: c.Undecoded, Tracker: c.Tracker,
+		TCPFrames: c.TCPFrames, Decoded: c.Decoded, Undecoded: c.Undecoded, Tracker: c.Tracker,
 	}
 }
 
@@ -42,7 +43,7 @@ type edgeCase struct {
 	attempts []Attempt // in the order they are emitted
 	// frames holds, for some frame numbers, the segment the decoder must
 	// find (nil: a frame whose TCP header has no flags, counted nowhere).
-	frames map[int64]*Segment
+	frames map[int64]*segment
 }
 
 // trackerStats are the stats of a tracker with the default cap that saw
@@ -72,7 +73,7 @@ func edgeCases() []edgeCase {
 		want: figures{
 			Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 			Packets: 8, First: at(0), Last: at(3200),
-			SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 8,
+			SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 8, Decoded: 8,
 			Tracker: trackerStats(1, 1),
 		},
 		attempts: []Attempt{{
@@ -118,7 +119,7 @@ func edgeCases() []edgeCase {
 			file: "truncated-record.pcap",
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet}, Packets: 3, First: at(0), Last: at(400),
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Decoded: 3, Tracker: trackerStats(1, 1),
 			},
 			err: ErrTruncated, offset: 286, msg: cutRecord,
 			warnings: []string{stopped(cutRecord)},
@@ -128,7 +129,7 @@ func edgeCases() []edgeCase {
 			file: "truncated-header.pcap",
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet}, Packets: 3, First: at(0), Last: at(400),
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Decoded: 3, Tracker: trackerStats(1, 1),
 			},
 			err: ErrTruncated, offset: 286, msg: cutHeader,
 			warnings: []string{stopped(cutHeader)},
@@ -138,7 +139,7 @@ func edgeCases() []edgeCase {
 			file: "corrupt-length.pcap",
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet}, Packets: 2, First: at(0), Last: at(200),
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 2, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 2, Decoded: 2, Tracker: trackerStats(1, 1),
 			},
 			err: ErrCorrupt, offset: 204, msg: bigRecord,
 			warnings: []string{stopped(bigRecord)},
@@ -148,7 +149,7 @@ func edgeCases() []edgeCase {
 			file: "pcapng-corrupt-block.pcapng",
 			want: figures{
 				Format: "pcapng", LinkTypes: []LinkType{LinkEthernet}, Packets: 2, First: at(0), Last: at(200),
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 2, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 2, Decoded: 2, Tracker: trackerStats(1, 1),
 			},
 			err: ErrCorrupt, offset: 300, msg: badBlock,
 			warnings: []string{stopped(badBlock)},
@@ -161,7 +162,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcapng", LinkTypes: []LinkType{LinkEthernet, LinkSLL2, LinkIPv4},
 				Packets: 3, First: edgeT0 + 100_000, Last: edgeT0 + 976_562,
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Decoded: 3, Tracker: trackerStats(1, 1),
 			},
 			attempts: []Attempt{{
 				Client: ap(cli4, 40080), Server: web, ISN: 8000,
@@ -178,7 +179,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcapng", LinkTypes: []LinkType{LinkIPv4, LinkRaw},
 				Packets: 3, First: edgeT0 + 1000, Last: edgeT0 + 2e6,
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 3, Decoded: 3, Tracker: trackerStats(1, 1),
 			},
 			attempts: []Attempt{{
 				Client: ap(cli4, 40070), Server: web, ISN: 7000,
@@ -194,7 +195,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcapng", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 2, First: at(0), Last: at(1e6),
-				SYNFrames: 2, TCPFrames: 2, Tracker: trackerStats(1, 1),
+				SYNFrames: 2, TCPFrames: 2, Decoded: 2, Tracker: trackerStats(1, 1),
 			},
 			warnings: []string{"packet blocks name interface 3, which the section does not describe; skipped"},
 			attempts: []Attempt{{
@@ -212,7 +213,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcap-ns", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 12, Duplicates: 4, First: at(0), Last: at(3_010_000) + 1,
-				SYNFrames: 8, SYNACKFrames: 2, TCPFrames: 12, Tracker: trackerStats(4, 4),
+				SYNFrames: 8, SYNACKFrames: 2, TCPFrames: 12, Decoded: 12, Tracker: trackerStats(4, 4),
 			},
 			attempts: []Attempt{
 				{
@@ -249,7 +250,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 7, First: at(0), Last: at(3000),
-				SYNFrames: 6, TCPFrames: 6,
+				SYNFrames: 6, TCPFrames: 6, Decoded: 7, // frame 4's quote holds no flags
 				Tracker: TrackerStats{Attempts: 3, MaxOpen: DefaultMaxOpen, PeakOpen: 3, OrphanICMP: 1},
 			},
 			attempts: []Attempt{
@@ -275,7 +276,8 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 5, First: at(0), Last: at(2000),
-				SYNFrames: 2, SYNACKFrames: 1, TCPFrames: 4, Tracker: trackerStats(2, 2),
+				SYNFrames: 2, SYNACKFrames: 1, TCPFrames: 4, Decoded: 4, Tracker: trackerStats(2, 2),
+				Undecoded: Undecoded{ReasonTCPBadOffset: 1}, // frame 5
 			},
 			attempts: []Attempt{
 				{
@@ -291,14 +293,15 @@ func edgeCases() []edgeCase {
 					SYNs: []Transmission{{Time: at(1000), Frame: 4, Seq: 4100, TTL: 64, IPID: 0x3101, Window: 64240, Opts: Options{MSS: 1360, WScale: -1}}},
 				},
 			},
-			frames: map[int64]*Segment{5: nil},
+			frames: map[int64]*segment{5: nil},
 		},
 		{
 			file: "snaplen-cut.pcap",
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 4, First: at(0), Last: at(600),
-				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 4, Tracker: trackerStats(1, 1),
+				SYNFrames: 1, SYNACKFrames: 1, TCPFrames: 4, Decoded: 4, Tracker: trackerStats(1, 1),
+				Undecoded: Undecoded{ReasonTCPOptionsCut: 4},
 			},
 			attempts: []Attempt{{
 				Client: ap(cli4, 40040), Server: web, ISN: 4500,
@@ -307,7 +310,7 @@ func edgeCases() []edgeCase {
 				ThirdACK: at(400), ThirdACKFrame: 3,
 				FirstData: [2]int64{at(600), 0},
 			}},
-			frames: map[int64]*Segment{
+			frames: map[int64]*segment{
 				1: {Time: at(0), Frame: 1, Src: ap(cli4, 40040), Dst: web, Seq: 4500, Flags: SYN, Window: 64240, TTL: 64, IPID: 0x4501,
 					Opts: Options{MSS: 1460, WScale: -1, SACKPermitted: true}, Cut: true},
 				3: {Time: at(400), Frame: 3, Src: ap(cli4, 40040), Dst: web, Seq: 4501, Ack: 14501, Flags: ACK, Window: 502, TTL: 64, IPID: 0x4502,
@@ -322,7 +325,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 6, First: at(0), Last: at(1_000_400),
-				SYNFrames: 2, SYNACKFrames: 1, RSTFrames: 1, TCPFrames: 6, Tracker: trackerStats(1, 1),
+				SYNFrames: 2, SYNACKFrames: 1, RSTFrames: 1, TCPFrames: 6, Decoded: 6, Tracker: trackerStats(1, 1),
 			},
 			attempts: []Attempt{{
 				Client: ap(cli4, 40050), Server: web, ISN: 5000,
@@ -343,7 +346,7 @@ func edgeCases() []edgeCase {
 			want: figures{
 				Format: "pcap", LinkTypes: []LinkType{LinkEthernet},
 				Packets: 9, First: at(0), Last: at(2_000_400),
-				SYNFrames: 2, SYNACKFrames: 2, TCPFrames: 9, Tracker: trackerStats(2, 1),
+				SYNFrames: 2, SYNACKFrames: 2, TCPFrames: 9, Decoded: 9, Tracker: trackerStats(2, 1),
 			},
 			attempts: []Attempt{
 				{
@@ -363,6 +366,22 @@ func edgeCases() []edgeCase {
 					LastTSval: [2]TSvalSeen{{true, 2501, at(2_000_400)}, {true, 9000, at(2_000_200)}},
 				},
 			},
+		},
+		{
+			// One frame, or two, for every Reason; see undecodedFrames.
+			file: "undecoded.pcapng",
+			want: figures{
+				Format: "pcapng", LinkTypes: []LinkType{147, LinkEthernet, LinkIEEE80211, LinkNull},
+				Packets: 21, First: at(0), Last: at(20_000),
+				TCPFrames: 2, Decoded: 2, Tracker: trackerStats(0, 0),
+				Undecoded: Undecoded{
+					ReasonLinkType: 1, ReasonLinkHeader: 2, ReasonARP: 1, ReasonNotIP: 4,
+					ReasonIPHeaderCut: 1, ReasonIPBadVersion: 1, ReasonIPBadIHL: 1, ReasonIPBadLength: 2,
+					ReasonNotTCP: 2, ReasonIPFragment: 1, ReasonTCPHeaderCut: 2, ReasonTCPBadOffset: 1,
+					ReasonTCPOptionsCut: 1, ReasonTCPOffsetPastPacket: 1,
+				},
+			},
+			warnings: []string{"link type unknown (147) is not decoded: 1 packets skipped"},
 		},
 		{
 			file: "not-a-capture.txt",
@@ -472,7 +491,7 @@ func describeAttempt(a *Attempt) string {
 // decodeSegments decodes every frame of a capture on its own and returns,
 // for each, the segment the tracker would see, or nil when the frame has no
 // TCP header with flags.
-func decodeSegments(t *testing.T, path string) []*Segment {
+func decodeSegments(t *testing.T, path string) []*segment {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -484,7 +503,7 @@ func decodeSegments(t *testing.T, path string) []*Segment {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	var segs []*Segment
+	var segs []*segment
 	var d Decoder
 	for n := int64(1); ; n++ {
 		rec, err := rd.Next()

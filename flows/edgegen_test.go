@@ -52,6 +52,7 @@ var edgeFixtures = []struct {
 	{"snaplen-cut.pcap", genSnaplenCut},
 	{"ack-answer.pcap", genAckAnswer},
 	{"isn-reuse.pcap", genISNReuse},
+	{"undecoded.pcapng", genUndecoded},
 	{"not-a-capture.txt", func(testing.TB) []byte { return []byte("This is not a capture file.\n") }},
 	{"empty.pcap", func(testing.TB) []byte { return []byte{} }},
 	{"capture.pcap.bz2", func(testing.TB) []byte { return []byte("BZh91AY&SY\x4e\xec\xe8\x36\x00\x00\x02\x51\x80\x00") }},

@@ -52,7 +52,7 @@ func selected(tb testing.TB, name string, f *Filter) int64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return c.Packets - c.Undecoded - c.FilteredOut
+	return c.Packets - c.Undecoded[ReasonLinkType] - c.FilteredOut
 }
 
 // tcpdumpPrefix is what tcpdump needs before an expression to look inside

@@ -103,8 +103,15 @@ func checkCapture(t *testing.T, data []byte, c *Capture, err error) {
 	if n := decompressedLen(data); n >= 0 && c.Packets > int64(n)/16 {
 		t.Errorf("%d packets from %d bytes", c.Packets, n)
 	}
-	if c.Duplicates > c.Packets || c.TCPFrames+c.Undecoded > c.Packets {
-		t.Errorf("%d packets, but %d duplicates, %d TCP frames, %d undecoded", c.Packets, c.Duplicates, c.TCPFrames, c.Undecoded)
+	if c.Duplicates > c.Packets {
+		t.Errorf("%d packets, but %d duplicates", c.Packets, c.Duplicates)
+	}
+	// Every frame is decoded, counted under one reason, or filtered out.
+	if n := c.Decoded + c.Undecoded.Frames() + c.FilteredOut; n != c.Packets {
+		t.Errorf("%d packets, but %d decoded + %d undecoded %v + %d filtered out = %d", c.Packets, c.Decoded, c.Undecoded.Frames(), c.Undecoded, c.FilteredOut, n)
+	}
+	if c.TCPFrames > c.Decoded || c.Undecoded.Partial() > c.Decoded {
+		t.Errorf("%d decoded frames, but %d TCP frames, %d decoded in part", c.Decoded, c.TCPFrames, c.Undecoded.Partial())
 	}
 	if c.SYNFrames > c.TCPFrames || c.SYNACKFrames > c.TCPFrames || c.RSTFrames > c.TCPFrames {
 		t.Errorf("%d TCP frames, but %d SYN, %d SYN-ACK, %d RST", c.TCPFrames, c.SYNFrames, c.SYNACKFrames, c.RSTFrames)
@@ -156,7 +163,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, lt uint16) {
 		d.frags = nil // no state from earlier inputs
 		d.Decode(data, LinkType(lt))
-		checkDecoded(t, &d)
+		checkDecoded(t, &d, LinkType(lt))
 		if LinkType(lt) == LinkEthernet {
 			compareGopacket(t, &d, data)
 		}
@@ -166,15 +173,28 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// checkDecoded uses the decoder's results the way the tracker does.
-func checkDecoded(t *testing.T, d *Decoder) {
+// checkDecoded uses the decoder's results the way the tracker does, and
+// checks that a frame not decoded has a reason, and that a decoded one is
+// counted in part exactly when its segment is cut.
+func checkDecoded(t *testing.T, d *Decoder, lt LinkType) {
 	t.Helper()
+	switch {
+	case !d.decoded() && (d.why.Partial() || d.partial != 0):
+		t.Errorf("frame not decoded, reason %v, partial %v", d.why, d.partial)
+	case !d.decoded() && d.why == ReasonLinkType && lt.Supported() && lt != LinkPPI:
+		t.Errorf("frame of link type %v not decoded, without a reason", lt)
+	case d.decoded() && d.partial != 0 && !d.partial.Partial():
+		t.Errorf("decoded frame counted in part under %v", d.partial)
+	}
 	if d.hasTCP {
 		if len(d.tcp) < 8 {
 			t.Errorf("TCP header of %d bytes", len(d.tcp))
 		}
 		if d.tcp.hasFlags() {
 			s := segmentOf(d, 1, 1)
+			if s.Cut && d.partial == 0 || d.partial == ReasonTCPOptionsCut && !s.Cut {
+				t.Errorf("segment cut %v, frame counted in part under %v", s.Cut, d.partial)
+			}
 			makeKey(&d.ip, d.tcp)
 			filterHash(&d.ip, d.tcp)
 			if s.Src.Addr().BitLen() != s.Dst.Addr().BitLen() {

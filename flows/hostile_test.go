@@ -51,8 +51,8 @@ func TestLinkType65535(t *testing.T) {
 			if !slices.Contains(c.Warnings, want) {
 				t.Errorf("warnings %q, want %q", c.Warnings, want)
 			}
-			if c.Undecoded != 8 || c.LinkTypes[0] != 0xffff {
-				t.Errorf("%d undecoded of %d packets, link types %v; want 8 of link type 65535 first", c.Undecoded, c.Packets, c.LinkTypes)
+			if c.Undecoded[ReasonLinkType] != 8 || c.LinkTypes[0] != 0xffff {
+				t.Errorf("%d undecoded of %d packets, link types %v; want 8 of link type 65535 first", c.Undecoded[ReasonLinkType], c.Packets, c.LinkTypes)
 			}
 			if strings.HasPrefix(name, "pcapng") && (c.Packets != 9 || c.SYNFrames != 1) {
 				t.Errorf("%d packets, %d SYNs: want the Ethernet interface's SYN decoded after the others", c.Packets, c.SYNFrames)

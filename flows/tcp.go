@@ -103,9 +103,9 @@ func (h tcpHeader) options() Options {
 	return o
 }
 
-// Segment is one TCP segment as value types, copied out of the packet so it
+// segment is one TCP segment as value types, copied out of the packet so it
 // outlives the read buffer.
-type Segment struct {
+type segment struct {
 	Time    int64 // nanoseconds since the epoch
 	Frame   int64 // 1-based record number in the capture, as tshark numbers frames
 	Src     netip.AddrPort

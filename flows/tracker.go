@@ -206,7 +206,7 @@ func (t *Tracker) Observe(d *Decoder, now, frame int64) {
 			t.setState(c, stClosed)
 		}
 	default:
-		t.segment(c, &seg, fromClient)
+		t.follow(c, &seg, fromClient)
 	}
 	t.noteTSval(c, &seg, fromClient)
 }
@@ -238,8 +238,8 @@ func (t *Tracker) syn(c *conn, key flowKey, srcIsA bool, d *Decoder, now, frame 
 	t.setState(c, stSYNSent)
 }
 
-// segment handles a segment without SYN or RST on a tracked connection.
-func (t *Tracker) segment(c *conn, s *Segment, fromClient bool) {
+// follow handles a segment without SYN or RST on a tracked connection.
+func (t *Tracker) follow(c *conn, s *segment, fromClient bool) {
 	dir := 0
 	if !fromClient {
 		dir = 1
@@ -309,7 +309,7 @@ func (c *conn) acks(ack uint32) bool {
 // noteTSval tracks the last timestamp each side received, from the first FIN
 // on; before that only the handshake's are kept, which is all the per-host
 // PAWS model reads.
-func (t *Tracker) noteTSval(c *conn, s *Segment, fromClient bool) {
+func (t *Tracker) noteTSval(c *conn, s *segment, fromClient bool) {
 	if !s.Opts.Timestamps {
 		return
 	}
@@ -639,9 +639,9 @@ func addrOf(b []byte) netip.Addr {
 }
 
 // segmentOf copies the decoder's TCP segment into value types.
-func segmentOf(d *Decoder, now, frame int64) Segment {
+func segmentOf(d *Decoder, now, frame int64) segment {
 	t := d.tcp
-	s := Segment{
+	s := segment{
 		Time:  now,
 		Frame: frame,
 		Src:   netip.AddrPortFrom(addrOf(d.ip.src), t.srcPort()),
@@ -669,6 +669,6 @@ func segmentOf(d *Decoder, now, frame int64) Segment {
 	return s
 }
 
-func (s *Segment) transmission() Transmission {
+func (s *segment) transmission() Transmission {
 	return Transmission{Time: s.Time, Frame: s.Frame, Seq: s.Seq, Ack: s.Ack, TTL: s.TTL, IPID: s.IPID, Window: s.Window, Opts: s.Opts}
 }

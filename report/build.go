@@ -141,6 +141,9 @@ func captures(p *page, res *analyze.Result) {
 		if n := orphans(c.Tracker); n != "" {
 			notes = append(notes, fmt.Sprintf("%s: %s", DisplayName(filepath.Base(c.Path)), n))
 		}
+		for _, n := range undecodedNotes(c.Undecoded) {
+			notes = append(notes, fmt.Sprintf("%s: %s", DisplayName(filepath.Base(c.Path)), n))
+		}
 		if n := c.FilteredOut; n > 0 {
 			notes = append(notes, fmt.Sprintf("%s: %s of %s left out by the packet selection (-Y/--filter, --since, --until); the figures are those of the rest", DisplayName(filepath.Base(c.Path)), plural(int(n), "frame"), count(c.Packets)))
 		}

@@ -38,11 +38,17 @@ type JSONCapture struct {
 	SYNFrames    int64    `json:"syn_frames"`
 	SYNACKFrames int64    `json:"synack_frames"`
 	RSTFrames    int64    `json:"rst_frames"`
-	Attempts     int64    `json:"attempts"`
-	Evicted      int64    `json:"evicted"`
-	// MaxOpen is the cap on open attempts the capture was read with;
-	// AfterEviction what arrived for evicted attempts afterwards.
+	// Decoded counts the frames flows decoded; Undecoded every reason's
+	// count (see flows.Undecoded), zero or not.
+	Decoded   int64            `json:"decoded"`
+	Undecoded map[string]int64 `json:"undecoded"`
+	Attempts  int64            `json:"attempts"`
+	Evicted   int64            `json:"evicted"`
+	// MaxOpen is the cap on open attempts the capture was read with,
+	// PeakOpen the most open at once; AfterEviction what arrived for
+	// evicted attempts afterwards.
 	MaxOpen       int               `json:"max_open"`
+	PeakOpen      int               `json:"peak_open"`
 	AfterEviction jsonAfterEviction `json:"after_eviction"`
 	OrphanSYNACKs int64             `json:"orphan_synacks"`
 	OrphanICMP    int64             `json:"orphan_icmp"`
@@ -152,7 +158,8 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jc := JSONCapture{
 			Path: EscapeName(c.Path), Role: string(c.Role), Format: c.Format, Packets: c.Packets, Duplicates: c.Duplicates,
 			SYNFrames: c.SYNFrames, SYNACKFrames: c.SYNACKFrames, RSTFrames: c.RSTFrames,
-			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted, MaxOpen: c.Tracker.MaxOpen,
+			Decoded: c.Decoded, Undecoded: jsonUndecoded(c.Undecoded),
+			Attempts: c.Tracker.Attempts, Evicted: c.Tracker.Evicted, MaxOpen: c.Tracker.MaxOpen, PeakOpen: c.Tracker.PeakOpen,
 			OrphanSYNACKs: c.Tracker.OrphanSYNACKs, OrphanICMP: c.Tracker.OrphanICMP, FilteredOut: c.FilteredOut,
 			AfterEviction: afterEviction(c.Tracker),
 			LinkTypes:     []string{}, Warnings: append([]string{}, c.Warnings...),
