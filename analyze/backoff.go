@@ -3,8 +3,9 @@ package analyze
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // Schedule is what the times of an attempt's SYNs say about the client's
@@ -130,7 +131,7 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[len(synTimes)-1]) > next+timerSlack(next)
 	if len(synTimes) == 2 && s.Stack != StackUnknown {
 		// One interval cannot tell a linear start from a doubling one.
-		s.Stack = fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", fmtSeconds(s.InitialRTO))
+		s.Stack = fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", wording.Seconds(s.InitialRTO))
 	}
 	if s.GaveUp && s.InitialRTO == time.Second && s.Exponential {
 		linearTimeouts := max(s.Linear-1, 0)
@@ -204,10 +205,5 @@ func (s Schedule) String() string {
 	if s.InitialRTO == 0 {
 		return "not retransmitted"
 	}
-	return fmt.Sprintf("%v initial RTO; %s", fmtSeconds(s.InitialRTO), s.Stack)
-}
-
-// fmtSeconds writes a duration of whole or tenth seconds as "1 s", "0.4 s".
-func fmtSeconds(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", d.Seconds()), "0"), ".") + " s"
+	return fmt.Sprintf("%v initial RTO; %s", wording.Seconds(s.InitialRTO), s.Stack)
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // EvidenceKind names what an evidence file holds, as detected from its
@@ -281,7 +283,7 @@ func (ev *HostEvidence) Add(path string, r io.Reader) error {
 			f.Time = d.First // zero when the trace clock is not tied to the wall clock
 		}
 		if d.Events == 0 {
-			ev.Note(fmt.Sprintf("%s is a kernel trace without skb:kfree_skb drop reasons (%s): was the tracepoint enabled, on Linux 5.17 or later?", filepath.Base(path), plural(len(lines)-ignored, "line")))
+			ev.Note(fmt.Sprintf("%s is a kernel trace without skb:kfree_skb drop reasons (%s): was the tracepoint enabled, on Linux 5.17 or later?", filepath.Base(path), wording.Plural(len(lines)-ignored, "line")))
 		}
 		ev.Drops = append(ev.Drops, d)
 	case EvidenceCollect:

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // modelFigures are the numbers a model computed that host evidence is
@@ -330,7 +332,7 @@ func (fz *fuser) perHostPAWS(f *Finding, adj *adjustment) {
 			add(fmt.Sprintf("the counters say 0 PAWS rejects: %s: per-host PAWS is not the cause", c.describe()))
 			adj.lower(0.15)
 		default:
-			s, w := compare(c, pred, "the replay predicts", plural(pred, "dropped SYN"))
+			s, w := compare(c, pred, "the replay predicts", wording.Plural(pred, "dropped SYN"))
 			add(s)
 			adj.raise(w)
 		}
@@ -347,7 +349,7 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 	ev, fg := fz.ev, f.figures
 	add := func(s string) { f.Evidence = append(f.Evidence, s) }
 	seen := fg.droppedSYNs + fg.ignoredACKs + fg.resetACKs
-	what := fmt.Sprintf("%s and %s dropped", plural(fg.droppedSYNs, "SYN"), plural(fg.ignoredACKs+fg.resetACKs, "completed handshake"))
+	what := fmt.Sprintf("%s and %s dropped", wording.Plural(fg.droppedSYNs, "SYN"), wording.Plural(fg.ignoredACKs+fg.resetACKs, "completed handshake"))
 	if c, ok := fz.counter("TcpExt:ListenOverflows"); ok {
 		if c.value() == 0 {
 			add(fmt.Sprintf("the counters say the listen queue never overflowed: %s — the accept queue is not the cause", c.describe()))
@@ -362,7 +364,7 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 		}
 	}
 	if c, ok := fz.counter("TcpExt:EmbryonicRsts"); ok && fg.resetACKs > 0 && !c.SinceBoot && c.Delta > 0 {
-		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", c.describe(), plural(fg.resetACKs, "reset handshake")))
+		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", c.describe(), wording.Plural(fg.resetACKs, "reset handshake")))
 		adj.raise(0.3)
 	}
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDoCookies"); ok && !c.SinceBoot && c.Delta > 0 {
@@ -416,7 +418,7 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDrop"); ok {
 		switch {
 		case c.value() > 0 && dropped > 0:
-			s, w := compare(c, dropped, "the capture shows", fmt.Sprintf("%d flood SYNs and %s of real clients without an answer", fg.floodUnanswered, plural(fg.droppedSYNs, "SYN")))
+			s, w := compare(c, dropped, "the capture shows", fmt.Sprintf("%d flood SYNs and %s of real clients without an answer", fg.floodUnanswered, wording.Plural(fg.droppedSYNs, "SYN")))
 			add(s)
 			adj.raise(w)
 		case c.value() > 0:
@@ -477,7 +479,7 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 		if l, found := fz.listenerFor(server); found {
 			s := l.describe() + fmt.Sprintf(": current kernels cap the SYN queue at the same backlog (inet_csk_reqsk_queue_is_full) and admit one more, %d", l.SendQ+1)
 			if fg.queued > 0 {
-				s += fmt.Sprintf("; the capture shows %s held", plural(fg.queued, "half-open request"))
+				s += fmt.Sprintf("; the capture shows %s held", wording.Plural(fg.queued, "half-open request"))
 				if fg.queued == l.SendQ+1 {
 					adj.raise(0.3)
 				}
@@ -505,9 +507,9 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 	switch {
 	case !ok:
 	case c.value() == 0:
-		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", c.describe(), plural(syns, "SYN"))
+		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", c.describe(), wording.Plural(syns, "SYN"))
 		if c.SinceBoot {
-			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", c.describe(), plural(syns, "SYN"))
+			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", c.describe(), wording.Plural(syns, "SYN"))
 		}
 		add(s)
 		if serverSide {
@@ -573,7 +575,7 @@ func (fz *fuser) synRetries(f *Finding) {
 	if gave == nil {
 		return
 	}
-	implied := fmt.Sprintf("the clients gave up after %s, as Linux does with tcp_syn_retries=%s", plural(len(gave.SYNs), "SYN"), joinInts(gave.Schedule.SynRetries))
+	implied := fmt.Sprintf("the clients gave up after %s, as Linux does with tcp_syn_retries=%s", wording.Plural(len(gave.SYNs), "SYN"), wording.Or(gave.Schedule.SynRetries))
 	switch {
 	case all && fz.ev.Side == RoleClient:
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client: %s", s.describe(), implied))

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // Severity ranks findings.
@@ -173,10 +175,10 @@ func weigh(res *Result, f *Finding) {
 	f.Severity, f.Confidence = min(f.Severity, sev), min(f.Confidence, conf)
 	var weak []string
 	if single > 0 {
-		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", plural(single, "single SYN")))
+		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", wording.Plural(single, "single SYN")))
 	}
 	if odd > 0 {
-		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", plural(odd, "attempt")))
+		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", wording.Plural(odd, "attempt")))
 	}
 	what := "attempt of a client that retransmitted on a known stack's schedule|attempts of clients that retransmitted on a known stack's schedule"
 	if f.Kind == KindAcceptQueueOverflow {
@@ -185,11 +187,11 @@ func weigh(res *Result, f *Finding) {
 	var why string
 	switch {
 	case strong > 0 && sev == Info:
-		why = fmt.Sprintf("how sure: %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", countOf(strong, what))
+		why = fmt.Sprintf("how sure: %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", wording.Count(strong, what))
 	case strong == 0:
 		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", strings.SplitN(what, "|", 2)[0], strings.Join(weak, ", and "))
 	default:
-		why = "how sure: " + countOf(strong, what)
+		why = "how sure: " + wording.Count(strong, what)
 		if len(weak) > 0 {
 			why += ", besides " + strings.Join(weak, ", and ")
 		}
@@ -208,15 +210,6 @@ func cmpBool(a, b bool) int {
 	return -1
 }
 
-// countOf writes "1 thing" or "3 things" from "thing|things".
-func countOf(n int, forms string) string {
-	one, many, _ := strings.Cut(forms, "|")
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // countSources counts the distinct client addresses among attempts.
 func countSources(res *Result, idx []int) int {
 	seen := map[string]bool{}
@@ -224,27 +217,4 @@ func countSources(res *Result, idx []int) int {
 		seen[res.Attempts[i].Client.Addr().String()] = true
 	}
 	return len(seen)
-}
-
-// pct formats a share as a percentage for evidence sentences.
-func pct(n, of int) string {
-	if of == 0 {
-		return "0%"
-	}
-	p := 100 * float64(n) / float64(of)
-	if p < 10 && p != float64(int(p)) {
-		return fmt.Sprintf("%.1f%%", p)
-	}
-	return fmt.Sprintf("%.0f%%", p)
-}
-
-// plural returns "1 SYN" or "3 SYNs".
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return "1 " + word
-	case strings.HasSuffix(word, "s"):
-		return fmt.Sprintf("%d %ses", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // Where a SYN transmission or an attempt was lost, as the JSON contract
@@ -85,7 +87,7 @@ func joinCaptures(res *Result) {
 	pairs, off := matchAttempts(res.Attempts, cl, sv)
 	j.Matched, j.Offset, j.Uncertainty, j.Handshakes = len(pairs), off.offset, off.uncertainty, off.n
 	if len(pairs) < minMatches {
-		j.Problem = fmt.Sprintf("the captures share %s (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own", plural(len(pairs), "handshake attempt"))
+		j.Problem = fmt.Sprintf("the captures share %s (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own", wording.Plural(len(pairs), "handshake attempt"))
 		j.Offset, j.Uncertainty = 0, 0
 		return
 	}
@@ -288,7 +290,7 @@ func namePAWSHosts(res *Result, pairs []attemptPair) {
 		f.LockedOut = sortedKeys(n, func(a, b netip.Addr) int { return a.Compare(b) })
 		var parts []string
 		for _, h := range f.LockedOut {
-			parts = append(parts, fmt.Sprintf("%s (%s)", h, plural(n[h], "attempt")))
+			parts = append(parts, fmt.Sprintf("%s (%s)", h, wording.Plural(n[h], "attempt")))
 		}
 		f.Evidence = append(f.Evidence, "private hosts locked out, from the client capture: "+strings.Join(parts, ", "))
 		// The hosts behind the same public addresses that were never

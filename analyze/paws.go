@@ -3,11 +3,12 @@ package analyze
 import (
 	"cmp"
 	"fmt"
-
-	"github.com/syndiag/syndiag/flows"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
+	"github.com/syndiag/syndiag/flows"
 )
 
 // Constants of the per-host PAWS rule (include/net/tcp.h).
@@ -133,7 +134,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			if example == "" {
 				a, c := v.at(e.attempt), v.at(tm.from)
 				example = fmt.Sprintf("e.g. at %s the SYN from %s (TSval %d) came %d s after the server closed %s → %s and stored TSval %d for %s: %d ticks behind it, inside the 60 s window, so the kernel dropped it — and no SYN-ACK followed",
-					Clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
+					wording.Clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
 			}
 		case drop:
 			r.predicted++
@@ -159,10 +160,10 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 	for _, ip := range sortedKeys(perSource, netip.Addr.Compare) {
 		srcs = append(srcs, fmt.Sprintf("%s (%d)", ip, perSource[ip]))
 	}
-	f.Summary = fmt.Sprintf("per-host PAWS (tcp_tw_recycle) dropped %s from %s: the server remembers the last timestamp per client address, and hosts sharing that address with a clock behind are locked out for up to 60 s", plural(r.truePos, "SYN"), strings.Join(firstN(srcs, 4), ", "))
+	f.Summary = fmt.Sprintf("per-host PAWS (tcp_tw_recycle) dropped %s from %s: the server remembers the last timestamp per client address, and hosts sharing that address with a clock behind are locked out for up to 60 s", wording.Plural(r.truePos, "SYN"), strings.Join(firstN(srcs, 4), ", "))
 	f.Evidence = append(f.Evidence,
 		fmt.Sprintf("replaying the kernel rule (tcp_remember_stamp when the server closes first, tcp_peer_is_proven on each SYN) over %s with timestamps and %d TIME_WAIT stamps: predicted %d of %d dropped SYNs, %d false drops (precision %.2f, recall %.2f)",
-			plural(r.syns, "SYN"), r.stamps, r.truePos, r.truePos+r.falseNeg, r.falsePos, precision, recall),
+			wording.Plural(r.syns, "SYN"), r.stamps, r.truePos, r.truePos+r.falseNeg, r.falsePos, precision, recall),
 		example)
 	f.Recommendation = "This rule exists only in kernels before 4.12 with net.ipv4.tcp_tw_recycle=1 and net.ipv4.tcp_timestamps=1. Check: `sysctl net.ipv4.tcp_tw_recycle` (1), `uname -r` (< 4.12), `netstat -s | grep 'passive connections rejected because of time stamp'` growing. Fix: set net.ipv4.tcp_tw_recycle=0 (and remove it from /etc/sysctl.*). Do not disable timestamps instead: they protect against wrapped sequence numbers and make RTT measurement work."
 	r.finding = f

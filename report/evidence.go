@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // evidenceKinds names the kinds of evidence files for people.
@@ -27,20 +28,20 @@ func evidenceWhat(f analyze.EvidenceFile) string {
 	var s string
 	switch f.Kind {
 	case analyze.EvidenceNetstat, analyze.EvidenceNstat, analyze.EvidenceProcNet:
-		s = plural(f.Values, "counter")
+		s = wording.Plural(f.Values, "counter")
 	case analyze.EvidenceSysctl:
-		s = plural(f.Values, "setting")
+		s = wording.Plural(f.Values, "setting")
 	case analyze.EvidenceSS:
-		s = plural(f.Values, "socket")
+		s = wording.Plural(f.Values, "socket")
 	case analyze.EvidenceUname:
 		s = "kernel release"
 	case analyze.EvidenceCollect:
 		s = "side"
 	case analyze.EvidenceTrace:
-		s = plural(f.Values, "dropped packet")
+		s = wording.Plural(f.Values, "dropped packet")
 	}
 	if f.Ignored > 0 {
-		s += fmt.Sprintf(" (%s not used)", plural(f.Ignored, "line"))
+		s += fmt.Sprintf(" (%s not used)", wording.Plural(f.Ignored, "line"))
 	}
 	return s
 }
@@ -117,7 +118,7 @@ func evidence(p *page, res *analyze.Result) {
 			lines = append(lines, fmt.Sprintf("Before and after: %s.", pr))
 		}
 		if quiet > 0 {
-			lines = append(lines, fmt.Sprintf("%s of this list stayed at 0.", plural(quiet, "other counter")))
+			lines = append(lines, fmt.Sprintf("%s of this list stayed at 0.", wording.Plural(quiet, "other counter")))
 		}
 		moved := 0
 		for _, c := range ev.Counters {
@@ -126,7 +127,7 @@ func evidence(p *page, res *analyze.Result) {
 			}
 		}
 		if moved > 0 {
-			lines = append(lines, fmt.Sprintf("%s moved as well (all of them are in --format json).", plural(moved, "other counter")))
+			lines = append(lines, fmt.Sprintf("%s moved as well (all of them are in --format json).", wording.Plural(moved, "other counter")))
 		}
 		for _, c := range key {
 			if c.SinceBoot {

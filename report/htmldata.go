@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // maxMarks is how many SYN transmissions the timelines of a page draw one
@@ -102,7 +103,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 		}
 		s += ")"
 		if c.Packets > 0 {
-			s += fmt.Sprintf(": %s packets from %s UTC, %s", count(c.Packets), time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05"), duration(time.Duration(c.Last-c.First)))
+			s += fmt.Sprintf(": %s packets from %s UTC, %s", count(c.Packets), time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05"), wording.Span(time.Duration(c.Last-c.First)))
 		}
 		p.Subtitle = append(p.Subtitle, s)
 	}
@@ -117,7 +118,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 			hf.Where = filepath.Base(res.Captures[f.Capture].Path)
 		}
 		if f.AffectedAttempts > 0 {
-			hf.Affected = fmt.Sprintf("%s from %s", plural(f.AffectedAttempts, "attempt"), plural(f.AffectedSources, "source"))
+			hf.Affected = fmt.Sprintf("%s from %s", wording.Plural(f.AffectedAttempts, "attempt"), wording.Plural(f.AffectedSources, "source"))
 		}
 		p.Findings = append(p.Findings, hf)
 	}
@@ -163,8 +164,8 @@ func htmlSummary(res *analyze.Result) []string {
 	}
 	failed, retx := c.Failed, c.Retransmitted
 	out := []string{
-		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", plural(c.Attempts, "handshake attempt"), plural(syns, "SYN transmission"), failed, retx),
-		fmt.Sprintf("%s, %s", plural(len(res.Sources), "client source address"), plural(len(res.Servers), "server endpoint")),
+		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", wording.Plural(c.Attempts, "handshake attempt"), wording.Plural(syns, "SYN transmission"), failed, retx),
+		fmt.Sprintf("%s, %s", wording.Plural(len(res.Sources), "client source address"), wording.Plural(len(res.Servers), "server endpoint")),
 	}
 	if len(res.Findings) == 0 {
 		out = append(out, "no findings: every handshake completed at the first SYN, or no model found a cause")

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // HTMLIndex writes triage's index page: a row per case, in the order given
@@ -49,9 +51,9 @@ func indexFacts(cases []CaseSummary) []string {
 			errs++
 		}
 	}
-	out := []string{fmt.Sprintf("%s: %d critical, %d warning, %d info, %d without findings", plural(len(cases), "case"), by["critical"], by["warning"], by["info"], by[""])}
+	out := []string{fmt.Sprintf("%s: %d critical, %d warning, %d info, %d without findings", wording.Plural(len(cases), "case"), by["critical"], by["warning"], by["info"], by[""])}
 	if errs > 0 {
-		out = append(out, fmt.Sprintf("%s with files that could not be read in full", plural(errs, "case")))
+		out = append(out, fmt.Sprintf("%s with files that could not be read in full", wording.Plural(errs, "case")))
 	}
 	return out
 }
@@ -98,7 +100,7 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 		}
 		fmt.Fprintf(w, "<span class=\"kind\">%s</span> (%s, %.2f", esc(f.Kind), esc(f.Severity), f.Confidence)
 		if f.AffectedAttempts > 0 {
-			fmt.Fprintf(w, ", %s", plural(f.AffectedAttempts, "attempt"))
+			fmt.Fprintf(w, ", %s", wording.Plural(f.AffectedAttempts, "attempt"))
 		}
 		w.WriteString(")")
 		if i == 0 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // pawsSection draws, per client source address that sent TCP timestamps,
@@ -170,7 +171,7 @@ var pawsKinds = []struct {
 
 func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, stamps []analyze.PAWSStamp, applies bool, limit int) chart {
 	ch := chart{ID: fmt.Sprintf("paws-%d-%d", ci, k), Kind: "paws", X: timeAxis(tb.span), Height: 170}
-	ch.Title = fmt.Sprintf("%s: %s", src.ip, plural(src.syns, "SYN"))
+	ch.Title = fmt.Sprintf("%s: %s", src.ip, wording.Plural(src.syns, "SYN"))
 	if applies {
 		ch.Title += fmt.Sprintf(", %d rejected by the rule, %d unanswered", src.rejected, src.missed)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // queueSection draws, per listener, the SYNs answered and unanswered in
@@ -70,10 +71,10 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 		x0, x1 := round4(float64(b)*width), round4(float64(b+1)*width)
 		if ok[b] > 0 {
 			answered.Count += ok[b]
-			answered.Points = append(answered.Points, point{X: x0, X2: x1, Y: 0, Y2: float64(ok[b]), Title: fmt.Sprintf("%s answered between %s and %s s", plural(ok[b], "SYN"), num(x0), num(x1))})
+			answered.Points = append(answered.Points, point{X: x0, X2: x1, Y: 0, Y2: float64(ok[b]), Title: fmt.Sprintf("%s answered between %s and %s s", wording.Plural(ok[b], "SYN"), num(x0), num(x1))})
 		}
 		if lost[b] > 0 {
-			unanswered.Points = append(unanswered.Points, point{X: x0, X2: x1, Y: float64(ok[b]), Y2: float64(ok[b] + lost[b]), Title: fmt.Sprintf("%s unanswered between %s and %s s", plural(lost[b], "SYN"), num(x0), num(x1))})
+			unanswered.Points = append(unanswered.Points, point{X: x0, X2: x1, Y: float64(ok[b]), Y2: float64(ok[b] + lost[b]), Title: fmt.Sprintf("%s unanswered between %s and %s s", wording.Plural(lost[b], "SYN"), num(x0), num(x1))})
 			totalLost += lost[b]
 			unanswered.Count += lost[b]
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // outcomeStyle is how an outcome is drawn: a colour (CSS class o-KIND, from
@@ -69,7 +70,7 @@ func timelineSection(res *analyze.Result, tb timebase) htmlSection {
 	}
 	if joined(res) {
 		j := res.Join
-		s.Notes = append(s.Notes, fmt.Sprintf("The server capture's times are moved onto the client capture's clock: server minus client is %+.3f s ± %.3f s, from %s seen in both.", j.Offset, j.Uncertainty, plural(j.Matched, "attempt")))
+		s.Notes = append(s.Notes, fmt.Sprintf("The server capture's times are moved onto the client capture's clock: server minus client is %+.3f s ± %.3f s, from %s seen in both.", j.Offset, j.Uncertainty, wording.Plural(j.Matched, "attempt")))
 	}
 	return s
 }
@@ -173,7 +174,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st.outcome))
 		}
 	}
-	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", plural(len(idx), "attempt"), plural(syns, "SYN transmission"), plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
+	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", wording.Plural(len(idx), "attempt"), wording.Plural(syns, "SYN transmission"), wording.Plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
 	// Each lane is as tall as the rows its overlapping attempts need, two
 	// at least; a row is 12 px.
 	var row map[int]int
@@ -245,7 +246,7 @@ func lossNotes(res *analyze.Result, idx []int, binned bool) []string {
 		}
 	}
 	if unknown > 0 {
-		out = append(out, fmt.Sprintf("%s began while the server capture was not running: where their SYNs were lost is not known.", plural(unknown, "attempt")))
+		out = append(out, fmt.Sprintf("%s began while the server capture was not running: where their SYNs were lost is not known.", wording.Plural(unknown, "attempt")))
 	}
 	return out
 }
@@ -447,12 +448,12 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 			base[k] += h
 			x := round4(float64(k.bin) * width)
 			s.Points = append(s.Points, point{X: x, X2: round4(x + width), Y: round4(y0), Y2: round4(y0 - h),
-				Title: fmt.Sprintf("%s: %s (%s) between %s and %s s", ch.Lanes[k.lane], plural(n, "SYN"), st.outcome, num(x), num(round4(x+width)))})
+				Title: fmt.Sprintf("%s: %s (%s) between %s and %s s", ch.Lanes[k.lane], wording.Plural(n, "SYN"), st.outcome, num(x), num(round4(x+width)))})
 		}
 		s.Count = attempts[st.outcome]
 		ch.Series = append(ch.Series, s)
 	}
-	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", plural(syns, "SYN transmission"), num(width), plural(peak, "SYN")))
+	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", wording.Plural(syns, "SYN transmission"), num(width), wording.Plural(peak, "SYN")))
 	if width > usual {
 		ch.Notes = append(ch.Notes, fmt.Sprintf("The bins are %s s wide instead of %s s: narrower ones would draw more than %d bars, too large a page.", num(width), num(usual), maxBars))
 	}

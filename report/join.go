@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // join lays out what joining a client and a server capture found: the clock
@@ -28,7 +29,7 @@ func join(p *page, res *analyze.Result) {
 	p.heading("Client and server captures joined")
 	p.text(2, fmt.Sprintf("Client side: %s; server side: %s.", DisplayName(filepath.Base(res.Captures[j.Client].Path)), DisplayName(filepath.Base(res.Captures[j.Server].Path))))
 	p.text(2, fmt.Sprintf("Clock offset (server minus client): %+.6f s ± %.6f s, from %s, %s seen both ways.",
-		j.Offset, j.Uncertainty, plural(j.Matched, "matched attempt"), plural(j.Handshakes, "handshake")))
+		j.Offset, j.Uncertainty, wording.Plural(j.Matched, "matched attempt"), wording.Plural(j.Handshakes, "handshake")))
 	p.text(2, "Times below are the client capture's.")
 	p.gap()
 	for _, sec := range []struct{ lost, title string }{

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // CaseSummary is what triage keeps of one case (a capture, or a client and
@@ -356,9 +357,9 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 			strconv.Itoa(c.Attempts), strconv.Itoa(c.Failed), top,
 		})
 	}
-	head := fmt.Sprintf("Triage: %s", plural(len(t.Cases), "case"))
+	head := fmt.Sprintf("Triage: %s", wording.Plural(len(t.Cases), "case"))
 	if root != "" {
-		head = fmt.Sprintf("Triage of %s: %s", DisplayName(root), plural(len(t.Cases), "case"))
+		head = fmt.Sprintf("Triage of %s: %s", DisplayName(root), wording.Plural(len(t.Cases), "case"))
 	}
 	if t.Shard != "" {
 		head += ", shard " + t.Shard
@@ -375,7 +376,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		parts = append(parts, fmt.Sprintf("%d unreadable", len(t.Cases)-len(rows)-len(crashed)))
 	}
 	if len(crashed) > 0 {
-		parts = append(parts, plural(len(crashed), "internal error"))
+		parts = append(parts, wording.Plural(len(crashed), "internal error"))
 	}
 	if len(parts) > 0 {
 		head += " (" + strings.Join(parts, ", ") + ")"
@@ -430,7 +431,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		if n > len(show) {
 			more = fmt.Sprintf(", and %d more", n-len(show))
 		}
-		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", plural(n, "file"), strings.Join(show, ", "), more))
+		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", wording.Plural(n, "file"), strings.Join(show, ", "), more))
 	}
 	if n := len(t.Special); n > 0 {
 		var show []string
@@ -444,7 +445,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		p.text(0, fmt.Sprintf("Left out, not regular files (never opened): %s%s.", strings.Join(show, ", "), more))
 	}
 	if t.Interrupted > 0 {
-		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", plural(t.Interrupted, "case")))
+		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", wording.Plural(t.Interrupted, "case")))
 	}
 	return textPage(w, p, opt.Color)
 }
@@ -569,7 +570,7 @@ func caseOf(j caseJSON) (CaseSummary, error) {
 func TriageStatus(t Triage, verb string, table bool) []string {
 	var out []string
 	if !table {
-		line := fmt.Sprintf("%s %s", plural(len(t.Cases), "case"), verb)
+		line := fmt.Sprintf("%s %s", wording.Plural(len(t.Cases), "case"), verb)
 		unreadable := 0
 		for _, c := range t.Cases {
 			if c.Unreadable() {
@@ -580,10 +581,10 @@ func TriageStatus(t Triage, verb string, table bool) []string {
 			line += fmt.Sprintf(", %d of them unreadable", unreadable)
 		}
 		if len(t.Skipped) > 0 {
-			line += fmt.Sprintf("; %s skipped, not captures", plural(len(t.Skipped), "file"))
+			line += fmt.Sprintf("; %s skipped, not captures", wording.Plural(len(t.Skipped), "file"))
 		}
 		if len(t.Special) > 0 {
-			line += fmt.Sprintf("; %s left out, not regular files", plural(len(t.Special), "path"))
+			line += fmt.Sprintf("; %s left out, not regular files", wording.Plural(len(t.Special), "path"))
 		}
 		out = append(out, line)
 	}
@@ -594,14 +595,14 @@ func TriageStatus(t Triage, verb string, table bool) []string {
 		}
 	}
 	if t.Interrupted > 0 {
-		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", plural(t.Interrupted, "case")))
+		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", wording.Plural(t.Interrupted, "case")))
 	}
 	return out
 }
 
 // TriageHTML writes the index page of a triage run.
 func TriageHTML(w io.Writer, t Triage) error {
-	title := "syndiag triage: " + plural(len(t.Cases), "case")
+	title := "syndiag triage: " + wording.Plural(len(t.Cases), "case")
 	if t.Shard != "" {
 		title += ", shard " + t.Shard
 	}
