@@ -39,10 +39,10 @@ type modelFigures struct {
 
 // Kinds of the findings that host evidence raises on its own.
 const (
-	KindHostTWRecycle     = "host_tw_recycle"
-	KindHostSyncookiesOff = "host_syncookies_off"
-	KindHostSmallBacklog  = "host_small_backlog"
-	KindHostListenDrops   = "host_listen_drops"
+	KindHostTWRecycle     Kind = "host_tw_recycle"
+	KindHostSyncookiesOff Kind = "host_syncookies_off"
+	KindHostSmallBacklog  Kind = "host_small_backlog"
+	KindHostListenDrops   Kind = "host_listen_drops"
 )
 
 // AnalyzeWithEvidence runs Analyze, then checks its findings against the
@@ -104,7 +104,7 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 		}
 		return
 	}
-	seen := map[string]bool{}
+	seen := map[Kind]bool{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		seen[f.Kind] = true
@@ -590,7 +590,7 @@ func (fz *fuser) synRetries(f *Finding) {
 
 // risks raises the findings the evidence supports with no harm in the
 // capture: settings and queues that will drop SYNs.
-func (fz *fuser) risks(seen map[string]bool) []Finding {
+func (fz *fuser) risks(seen map[Kind]bool) []Finding {
 	ev := fz.ev
 	capture := 0
 	for i, c := range fz.res.Captures {

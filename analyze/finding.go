@@ -10,18 +10,25 @@ import (
 	"github.com/syndiag/syndiag/analyze/wording"
 )
 
-// Severity ranks findings.
+// Severity ranks findings: the greater, the more severe, so severities
+// compare as integers (<, max, cmp.Compare) and need no ranking of their
+// own. In JSON and on the terminal a severity is its name (String).
 type Severity int
 
 // Severities, lowest first.
 const (
-	Info Severity = iota
+	// NoSeverity is the worst severity of no findings at all ("none"):
+	// below every finding's.
+	NoSeverity Severity = iota - 1
+	Info
 	Warning
 	Critical
 )
 
 func (s Severity) String() string {
 	switch s {
+	case NoSeverity:
+		return "none"
 	case Warning:
 		return "warning"
 	case Critical:
@@ -30,9 +37,12 @@ func (s Severity) String() string {
 	return "info"
 }
 
-// ParseSeverity reads "info", "warning" or "critical".
+// ParseSeverity reads a severity's name: "info", "warning", "critical", or
+// "none" for NoSeverity.
 func ParseSeverity(s string) (Severity, error) {
 	switch s {
+	case "none":
+		return NoSeverity, nil
 	case "info":
 		return Info, nil
 	case "warning":
@@ -43,26 +53,46 @@ func ParseSeverity(s string) (Severity, error) {
 	return 0, fmt.Errorf("unknown severity %q", s)
 }
 
-// Finding kinds, as the JSON contract names them.
+// MarshalText writes the severity's name, so that JSON holds "critical",
+// not 2.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity's name (ParseSeverity).
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Kind names a finding's diagnosis, as the JSON contract does.
+type Kind string
+
+// Finding kinds.
 const (
-	KindPerHostPAWS           = "per_host_paws"
-	KindAcceptQueueOverflow   = "accept_queue_overflow"
-	KindSYNQueueOverflow      = "syn_queue_overflow"
-	KindPathDropToServer      = "path_drop_to_server"
-	KindPathDropToClient      = "path_drop_to_client"
-	KindServerSilentDrop      = "server_silent_drop"
-	KindRefused               = "refused"
-	KindICMPUnreachable       = "icmp_unreachable"
-	KindStaleTimeWait         = "stale_timewait"
-	KindTimestampsNonMonotone = "timestamps_non_monotonic"
-	KindSYNRetransmitDelay    = "syn_retransmission_delay"
-	KindPortScan              = "port_scan"
-	KindSYNACKUnacknowledged  = "synack_unacknowledged"
+	KindPerHostPAWS           Kind = "per_host_paws"
+	KindAcceptQueueOverflow   Kind = "accept_queue_overflow"
+	KindSYNQueueOverflow      Kind = "syn_queue_overflow"
+	KindPathDropToServer      Kind = "path_drop_to_server"
+	KindPathDropToClient      Kind = "path_drop_to_client"
+	KindServerSilentDrop      Kind = "server_silent_drop"
+	KindRefused               Kind = "refused"
+	KindICMPUnreachable       Kind = "icmp_unreachable"
+	KindStaleTimeWait         Kind = "stale_timewait"
+	KindTimestampsNonMonotone Kind = "timestamps_non_monotonic"
+	KindSYNRetransmitDelay    Kind = "syn_retransmission_delay"
+	KindPortScan              Kind = "port_scan"
+	KindSYNACKUnacknowledged  Kind = "synack_unacknowledged"
 )
+
+// NoCause is the Cause of an attempt that no finding explains.
+const NoCause Kind = "none"
 
 // Finding is one diagnosis: what was seen, how sure we are, and what to do.
 type Finding struct {
-	Kind       string
+	Kind       Kind
 	Severity   Severity
 	Confidence float64 // 0..1
 	Capture    int     // index into Result.Captures
@@ -87,7 +117,7 @@ type Finding struct {
 
 // symptom reports whether a kind describes what the clients felt (SYNs
 // retransmitted, timestamps going backwards) rather than why.
-func symptom(kind string) bool {
+func symptom(kind Kind) bool {
 	return kind == KindSYNRetransmitDelay || kind == KindTimestampsNonMonotone
 }
 

@@ -10,14 +10,17 @@ import (
 	"github.com/syndiag/syndiag/analyze/wording"
 )
 
-// Where a SYN transmission or an attempt was lost, as the JSON contract
-// names it. An attempt's LostAt is "" when only one capture saw it.
+// LostAt is where a SYN transmission or an attempt was lost, as the JSON
+// contract names it.
+type LostAt string
+
+// Places of loss. An attempt's LostAt is "" when only one capture saw it.
 const (
-	LostNone           = "none"
-	LostClientToServer = "client_to_server"
-	LostServer         = "server"
-	LostServerToClient = "server_to_client"
-	LostUnknown        = "unknown"
+	LostNone           LostAt = "none"
+	LostClientToServer LostAt = "client_to_server"
+	LostServer         LostAt = "server"
+	LostServerToClient LostAt = "server_to_client"
+	LostUnknown        LostAt = "unknown"
 )
 
 // Join is what joining a client-side and a server-side capture found.
@@ -108,7 +111,7 @@ func joinCaptures(res *Result) {
 // capture can only guess at: a SYN-ACK lost on the way back looks to the
 // client like an accept queue that ignored its ACK. With the server capture
 // joined, its models decide these, and the client capture's guesses go.
-var serverSideKinds = map[string]bool{
+var serverSideKinds = map[Kind]bool{
 	KindPerHostPAWS:         true,
 	KindAcceptQueueOverflow: true,
 	KindSYNQueueOverflow:    true,
@@ -128,12 +131,12 @@ func shareCauses(res *Result) {
 		a := &res.Attempts[i]
 		if a.Cause == KindPathDropToServer || a.Cause == KindPathDropToClient {
 			// Lost both ways: the cause is where it was lost first.
-			a.Cause = "none"
+			a.Cause = NoCause
 		}
-		if a.Peer < 0 || (a.Cause != "none" && a.Cause != KindSYNRetransmitDelay) {
+		if a.Peer < 0 || (a.Cause != NoCause && a.Cause != KindSYNRetransmitDelay) {
 			continue
 		}
-		if c := res.Attempts[a.Peer].Cause; a.Capture == res.Join.Client && c != "none" && c != KindSYNRetransmitDelay {
+		if c := res.Attempts[a.Peer].Cause; a.Capture == res.Join.Client && c != NoCause && c != KindSYNRetransmitDelay {
 			a.Cause = c
 			continue
 		}

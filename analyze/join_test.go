@@ -42,9 +42,9 @@ func TestJoinNATLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := map[string]string{} // "client isn tsval" → lost_at
+	want := map[string]LostAt{} // "client isn tsval" → lost_at
 	var shift float64
-	counts := map[string]int{}
+	counts := map[LostAt]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "\t")
@@ -53,8 +53,8 @@ func TestJoinNATLab(t *testing.T) {
 			shift, _ = strconv.ParseFloat(c[1], 64)
 		case strings.HasPrefix(c[0], "#") || c[0] == "client":
 		default:
-			want[c[0]+" "+c[2]+" "+c[3]] = c[5]
-			counts[c[5]]++
+			want[c[0]+" "+c[2]+" "+c[3]] = LostAt(c[5])
+			counts[LostAt(c[5])]++
 		}
 	}
 	j := res.Join
@@ -63,7 +63,7 @@ func TestJoinNATLab(t *testing.T) {
 	}
 	t.Logf("offset %.6f s (truth %.2f, error %.1f µs), uncertainty %.6f s, %d attempts matched, %d handshakes both ways",
 		j.Offset, shift, 1e6*math.Abs(j.Offset-shift), j.Uncertainty, j.Matched, j.Handshakes)
-	got := map[string]string{}
+	got := map[string]LostAt{}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
 		if a.Capture != j.Client {
@@ -86,7 +86,7 @@ func TestJoinNATLab(t *testing.T) {
 		t.Errorf("%d SYN transmissions in the client capture, truth has %d", len(got), len(want))
 	}
 	t.Logf("%d SYN transmissions localized: %v", len(want), counts)
-	kinds := map[string]int{}
+	kinds := map[Kind]int{}
 	for _, f := range res.Findings {
 		kinds[f.Kind] = f.AffectedAttempts
 	}
@@ -156,7 +156,7 @@ func TestJoinPAWS(t *testing.T) {
 			if !ok {
 				t.Errorf("%s ISN %d SYN %d: not in truth.tsv", a.Client, a.ISN, k)
 			}
-			if want := map[bool]string{true: LostServer, false: LostNone}[d]; l != want {
+			if want := map[bool]LostAt{true: LostServer, false: LostNone}[d]; l != want {
 				t.Errorf("%s ISN %d SYN %d: lost_at %s, want %s", a.Client, a.ISN, k, l, want)
 			}
 			syns++

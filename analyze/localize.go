@@ -26,7 +26,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 		}
 		sm := matchSYNs(c, s, off, true)
 		am := matchSYNACKs(c, s, off, true)
-		c.SYNLostAt = make([]string, len(c.SYNs))
+		c.SYNLostAt = make([]LostAt, len(c.SYNs))
 		for i, k := range sm {
 			c.SYNLostAt[i] = synFate(s, k, am)
 		}
@@ -42,7 +42,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 		c.LostAt = LostUnknown
 		// Unseen at the server while it was capturing: lost on the way in.
 		if t := c.FirstSYN() + off; t >= srv.First && t <= srv.Last {
-			c.SYNLostAt = make([]string, len(c.SYNs))
+			c.SYNLostAt = make([]LostAt, len(c.SYNs))
 			for k := range c.SYNLostAt {
 				c.SYNLostAt[k] = LostClientToServer
 			}
@@ -52,7 +52,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 }
 
 // synFate says where the client SYN that is the server's SYN k (or -1) died.
-func synFate(s *Attempt, k int, am []int) string {
+func synFate(s *Attempt, k int, am []int) LostAt {
 	if k < 0 {
 		return LostClientToServer
 	}
@@ -85,7 +85,7 @@ func synFate(s *Attempt, k int, am []int) string {
 	return LostServer
 }
 
-func attemptFate(syns []string) string {
+func attemptFate(syns []LostAt) LostAt {
 	for _, f := range syns {
 		if f != LostNone {
 			return f
@@ -97,7 +97,7 @@ func attemptFate(syns []string) string {
 // pathFindings reports the SYNs and SYN-ACKs lost between the two captures.
 func pathFindings(res *Result, j *Join) []Finding {
 	var out []Finding
-	for _, dir := range []string{LostClientToServer, LostServerToClient} {
+	for _, dir := range []LostAt{LostClientToServer, LostServerToClient} {
 		var idx []int
 		hosts := map[netip.Addr]int{}
 		n := 0

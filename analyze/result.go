@@ -62,8 +62,8 @@ type Attempt struct {
 	// after), or -1.
 	RetryOf int
 	// Cause is the kind of the finding that explains the attempt's failure
-	// or delay, or "none".
-	Cause string
+	// or delay, or NoCause.
+	Cause Kind
 
 	// With a client and a server capture joined (see Join): Peer is the
 	// index in Result.Attempts of the same attempt in the other capture, or
@@ -72,8 +72,8 @@ type Attempt struct {
 	// SYNLostAt the same per SYN transmission, for client-side attempts.
 	Peer         int
 	ClientSeenAs netip.AddrPort
-	LostAt       string
-	SYNLostAt    []string
+	LostAt       LostAt
+	SYNLostAt    []LostAt
 }
 
 // Retransmissions is the number of SYNs sent after the first.
@@ -151,7 +151,7 @@ func explainDelays(res *Result) {
 		if f.Kind != KindSYNRetransmitDelay {
 			continue
 		}
-		by := map[string]int{}
+		by := map[Kind]int{}
 		for _, i := range f.attempts {
 			if c := res.Attempts[i].Cause; c != KindSYNRetransmitDelay {
 				by[c]++
@@ -162,7 +162,7 @@ func explainDelays(res *Result) {
 			continue
 		}
 		var parts []string
-		for _, k := range sortedKeys(by, strings.Compare) {
+		for _, k := range sortedKeys(by, cmp.Compare[Kind]) {
 			parts = append(parts, fmt.Sprintf("%d by %s", by[k], k))
 		}
 		f.Evidence = append(f.Evidence, "of these, explained: "+strings.Join(parts, ", "))
@@ -170,7 +170,7 @@ func explainDelays(res *Result) {
 }
 
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
-	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
+	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: NoCause}
 	if len(a.SYNACKs) > 0 {
 		at.ConnectTime = seconds(answeringSYNACK(a) - a.SYNs[0].Time)
 	}
@@ -196,8 +196,8 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 		// or 255 is not Linux, whatever its timer looks like, and Linux's
 		// sysctls say nothing about it.
 		at.Schedule.SynRetries = nil
-		if strings.HasPrefix(at.Schedule.Stack, "Linux") {
-			at.Schedule.Stack = fmt.Sprintf("1 s initial RTO, doubling (initial TTL %d: not Linux)", ttl)
+		if strings.HasPrefix(string(at.Schedule.Stack), "Linux") {
+			at.Schedule.Stack = Stack(fmt.Sprintf("1 s initial RTO, doubling (initial TTL %d: not Linux)", ttl))
 		}
 	}
 	at.Outcome = classify(a, captureEnd, at.Schedule)
@@ -249,7 +249,7 @@ func assignCauses(res *Result) {
 				continue
 			}
 			for _, i := range f.attempts {
-				if res.Attempts[i].Cause == "none" {
+				if res.Attempts[i].Cause == NoCause {
 					res.Attempts[i].Cause = f.Kind
 				}
 			}

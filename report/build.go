@@ -309,8 +309,8 @@ func failed(p *page, res *analyze.Result, limit int) {
 	for _, a := range worst {
 		if len(list) < limit {
 			head := fmt.Sprintf("%s  %s → %s  %s", wording.Clock(oneClock(res, a.Capture, a.FirstSYN())), a.Client, a.Server, a.Outcome)
-			if a.Cause != "none" && a.Cause != string(a.Outcome) {
-				head += " (" + a.Cause + ")"
+			if a.Cause != analyze.NoCause && string(a.Cause) != string(a.Outcome) {
+				head += " (" + string(a.Cause) + ")"
 			}
 			d := detail(a)
 			if len(res.Captures) > 1 {

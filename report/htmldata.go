@@ -113,7 +113,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 	p.Summary = htmlSummary(res)
 	p.NoFindings = noFindings(res)
 	for _, f := range res.Findings {
-		hf := htmlFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
+		hf := htmlFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
 		if len(res.Captures) > 1 {
 			hf.Where = filepath.Base(res.Captures[f.Capture].Path)
 		}

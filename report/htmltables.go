@@ -142,10 +142,10 @@ func attemptTable(res *analyze.Result, tb timebase) htmlTable {
 		row := []htmlCell{
 			cell(wording.Clock(a.FirstSYN())), cell(num(tb.x(a.Capture, a.FirstSYN()))),
 			addrPortCell(client, a.Client), addrPortCell(a.Server.String(), a.Server), cell(string(a.Outcome)), intCell(len(a.SYNs)),
-			cell(a.SYNOffsets()), connect, cell(a.Cause),
+			cell(a.SYNOffsets()), connect, cell(string(a.Cause)),
 		}
 		if j {
-			lost := a.LostAt
+			lost := string(a.LostAt)
 			if lost == "" {
 				lost = "-"
 			}

@@ -35,7 +35,10 @@ var outcomeStyles = []outcomeStyle{
 // lossStyles are the signs beside a SYN of a joined client capture that
 // say where it was lost (Attempt.SYNLostAt): arrows in the direction of the
 // packet that died, so the sign reads without its colour.
-var lossStyles = []struct{ at, sign, label string }{
+var lossStyles = []struct {
+	at          analyze.LostAt
+	sign, label string
+}{
 	{analyze.LostClientToServer, "→", "lost client_to_server: the SYN never reached the server capture"},
 	{analyze.LostServer, "S", "lost at the server: it saw the SYN and sent no SYN-ACK"},
 	{analyze.LostServerToClient, "←", "lost server_to_client: the SYN-ACK never reached the client capture"},
@@ -222,7 +225,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 // words when the timeline is binned and draws no signs, and how many
 // attempts the server capture could not tell about.
 func lossNotes(res *analyze.Result, idx []int, binned bool) []string {
-	n := map[string]int{}
+	n := map[analyze.LostAt]int{}
 	unknown := 0
 	for _, i := range idx {
 		a := &res.Attempts[i]
@@ -307,9 +310,9 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 	synacks := series{Name: "SYN-ACK", Style: "synack", Kind: seriesTicksUp}
 	rsts := series{Name: "RST", Style: "rst", Kind: seriesTicksDown}
 	icmps := series{Name: "ICMP error", Style: "icmp", Kind: seriesTicksDown, Dashed: true}
-	lost := map[string]*series{}
+	lost := map[analyze.LostAt]*series{}
 	for _, st := range lossStyles {
-		lost[st.at] = &series{Name: st.label, Style: "lost-" + st.at, Kind: seriesLetters, Shape: st.sign}
+		lost[st.at] = &series{Name: st.label, Style: "lost-" + string(st.at), Kind: seriesLetters, Shape: st.sign}
 	}
 	for _, i := range idx {
 		a := &res.Attempts[i]
@@ -328,8 +331,8 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 			who = fmt.Sprintf("%s (seen as %s) → %s", a.Client, a.ClientSeenAs, a.Server)
 		}
 		cause := ""
-		if a.Cause != "none" && a.Cause != string(a.Outcome) {
-			cause = ", " + a.Cause
+		if a.Cause != analyze.NoCause && string(a.Cause) != string(a.Outcome) {
+			cause = ", " + string(a.Cause)
 		}
 		answered := a.SYNsAnswered()
 		for k, s := range a.SYNs {
@@ -343,8 +346,8 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 				if l == nil {
 					l = lost[analyze.LostUnknown]
 				}
-				m.Points[len(m.Points)-1].Title += ", lost at " + a.SYNLostAt[k]
-				l.Points = append(l.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Title: t + ", lost at " + a.SYNLostAt[k]})
+				m.Points[len(m.Points)-1].Title += ", lost at " + string(a.SYNLostAt[k])
+				l.Points = append(l.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Title: t + ", lost at " + string(a.SYNLostAt[k])})
 			}
 		}
 		if len(a.SYNs) > 1 {

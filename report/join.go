@@ -32,7 +32,10 @@ func join(p *page, res *analyze.Result) {
 		j.Offset, j.Uncertainty, wording.Plural(j.Matched, "matched attempt"), wording.Plural(j.Handshakes, "handshake")))
 	p.text(2, "Times below are the client capture's.")
 	p.gap()
-	for _, sec := range []struct{ lost, title string }{
+	for _, sec := range []struct {
+		lost  analyze.LostAt
+		title string
+	}{
 		{analyze.LostClientToServer, "SYNs lost on the way to the server (seen at the client, never at the server)"},
 		{analyze.LostServer, "SYNs lost in the server (seen at the server, no answer)"},
 		{analyze.LostServerToClient, "SYNs whose SYN-ACK was lost on the way back (answered at the server, never seen at the client)"},

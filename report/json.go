@@ -217,7 +217,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	}
 	findings := []jsonFinding{}
 	for _, f := range res.Findings {
-		findings = append(findings, jsonFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
+		findings = append(findings, jsonFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
 			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
 	}
 	jw.field("sources", sources, false)
@@ -311,20 +311,20 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 		e.null("connect_time_s")
 	}
 	if a.LostAt != "" {
-		e.str("lost_at", a.LostAt)
+		e.str("lost_at", string(a.LostAt))
 	} else {
-		e.str("lost_at", analyze.LostUnknown)
+		e.str("lost_at", string(analyze.LostUnknown))
 	}
 	if a.SYNLostAt != nil {
 		e.key("syn_lost_at")
 		e.open('[')
 		for _, l := range a.SYNLostAt {
 			e.next()
-			e.b = appendString(e.b, l)
+			e.b = appendString(e.b, string(l))
 		}
 		e.close(']')
 	}
-	e.str("cause", a.Cause)
+	e.str("cause", string(a.Cause))
 	if syn.Opts.Timestamps {
 		e.int("tsval", int64(syn.Opts.TSval))
 	} else {
@@ -334,7 +334,7 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 	e.open('{')
 	sc := a.Schedule
 	if sc.Stack != "" {
-		e.str("stack", sc.Stack)
+		e.str("stack", string(sc.Stack))
 	} else {
 		e.null("stack")
 	}

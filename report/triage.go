@@ -28,10 +28,7 @@ type CaseSummary struct {
 	// NotJoined says why two captures of a case were not.
 	Joined    bool
 	NotJoined string
-	// Worst is the most severe finding's severity ("critical", "warning",
-	// "info"), or "" when there is none.
-	Worst    string
-	Findings []CaseFinding // ranked, most severe first
+	Findings  []CaseFinding // ranked, most severe first
 	// Attempts counts handshake attempts; Failed those that never
 	// completed; Retransmitted those that needed a SYN retransmission.
 	Attempts, Failed, Retransmitted int
@@ -66,8 +63,8 @@ type CaseFile struct {
 
 // CaseFinding is a finding as triage shows it: without its evidence.
 type CaseFinding struct {
-	Kind             string
-	Severity         string
+	Kind             analyze.Kind
+	Severity         analyze.Severity
 	Confidence       float64
 	Capture          string // the path of the capture it is about
 	Summary          string
@@ -117,17 +114,24 @@ func Summarize(res *analyze.Result) CaseSummary {
 	for _, f := range res.Findings {
 		c.Findings = append(c.Findings, CaseFinding{
 			Kind:             f.Kind,
-			Severity:         f.Severity.String(),
+			Severity:         f.Severity,
 			Confidence:       f.Confidence,
 			Capture:          res.Captures[f.Capture].Path,
 			Summary:          f.Summary,
 			AffectedAttempts: f.AffectedAttempts,
 		})
 	}
-	if len(c.Findings) > 0 {
-		c.Worst = c.Findings[0].Severity
-	}
 	return c
+}
+
+// Worst is the most severe finding's severity, or analyze.NoSeverity when
+// the case has none.
+func (c *CaseSummary) Worst() analyze.Severity {
+	worst := analyze.NoSeverity
+	for _, f := range c.Findings {
+		worst = max(worst, f.Severity)
+	}
+	return worst
 }
 
 // countedOnce reports whether a is counted where a handshake seen in both
@@ -150,25 +154,12 @@ func (c *CaseSummary) Unreadable() bool {
 	return true
 }
 
-// severityRank orders severities for ranking: critical first.
-func severityRank(s string) int {
-	switch s {
-	case "critical":
-		return 0
-	case "warning":
-		return 1
-	case "info":
-		return 2
-	}
-	return 3
-}
-
 // RankCases orders cases as the triage table shows them: the most severe
 // finding first, then the most failed handshakes, then by name.
 func RankCases(cs []CaseSummary) {
 	slices.SortStableFunc(cs, func(a, b CaseSummary) int {
 		return cmp.Or(
-			cmp.Compare(severityRank(a.Worst), severityRank(b.Worst)),
+			cmp.Compare(b.Worst(), a.Worst()),
 			cmp.Compare(b.Failed, a.Failed),
 			strings.Compare(a.Name, b.Name),
 		)
@@ -179,29 +170,29 @@ func RankCases(cs []CaseSummary) {
 const TriageSchema = "syndiag/triage/v1"
 
 type caseJSON struct {
-	Case          string        `json:"case"`
-	Worst         string        `json:"worst"`
-	Attempts      int           `json:"attempts"`
-	Failed        int           `json:"failed"`
-	Retransmitted int           `json:"retransmitted"`
-	Joined        bool          `json:"joined"`
-	NotJoined     string        `json:"not_joined,omitempty"`
-	Findings      []findingLine `json:"findings"`
-	Files         []fileLine    `json:"files"`
-	Evidence      []string      `json:"evidence"`
-	Errors        []string      `json:"errors"`
-	Warnings      []string      `json:"warnings"`
-	InternalError string        `json:"internal_error,omitempty"`
-	Report        string        `json:"report,omitempty"`
+	Case          string           `json:"case"`
+	Worst         analyze.Severity `json:"worst"`
+	Attempts      int              `json:"attempts"`
+	Failed        int              `json:"failed"`
+	Retransmitted int              `json:"retransmitted"`
+	Joined        bool             `json:"joined"`
+	NotJoined     string           `json:"not_joined,omitempty"`
+	Findings      []findingLine    `json:"findings"`
+	Files         []fileLine       `json:"files"`
+	Evidence      []string         `json:"evidence"`
+	Errors        []string         `json:"errors"`
+	Warnings      []string         `json:"warnings"`
+	InternalError string           `json:"internal_error,omitempty"`
+	Report        string           `json:"report,omitempty"`
 }
 
 type findingLine struct {
-	Kind             string  `json:"kind"`
-	Severity         string  `json:"severity"`
-	Confidence       float64 `json:"confidence"`
-	Capture          string  `json:"capture"`
-	Summary          string  `json:"summary"`
-	AffectedAttempts int     `json:"affected_attempts"`
+	Kind             analyze.Kind     `json:"kind"`
+	Severity         analyze.Severity `json:"severity"`
+	Confidence       float64          `json:"confidence"`
+	Capture          string           `json:"capture"`
+	Summary          string           `json:"summary"`
+	AffectedAttempts int              `json:"affected_attempts"`
 }
 
 type fileLine struct {
@@ -219,7 +210,7 @@ type fileLine struct {
 // their bytes.
 func caseLine(c CaseSummary) caseJSON {
 	j := caseJSON{
-		Case: EscapeName(c.Name), Worst: cmp.Or(c.Worst, "none"),
+		Case: EscapeName(c.Name), Worst: c.Worst(),
 		Attempts: c.Attempts, Failed: c.Failed, Retransmitted: c.Retransmitted,
 		Joined: c.Joined, NotJoined: EscapeName(c.NotJoined),
 		Findings: []findingLine{}, Files: []fileLine{},
@@ -326,7 +317,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	root := commonDir(t.Cases)
 	var rows [][]string
 	var bad, crashed []string
-	counts := map[string]int{}
+	counts := map[analyze.Severity]int{}
 	for _, c := range t.Cases {
 		if c.Internal != "" {
 			crashed = append(crashed, c.Internal)
@@ -336,7 +327,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 			bad = append(bad, c.Errors...)
 			continue
 		}
-		counts[cmp.Or(c.Worst, "none")]++
+		counts[c.Worst()]++
 		top := "none"
 		if len(c.Findings) > 0 {
 			f := c.Findings[0]
@@ -352,8 +343,12 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		if len(c.Warnings) > 0 {
 			name += " *"
 		}
+		severity := strings.ToUpper(c.Worst().String())
+		if c.Worst() == analyze.NoSeverity {
+			severity = "OK"
+		}
 		rows = append(rows, []string{
-			strings.ToUpper(cmp.Or(c.Worst, "ok")), name,
+			severity, name,
 			strconv.Itoa(c.Attempts), strconv.Itoa(c.Failed), top,
 		})
 	}
@@ -365,8 +360,11 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		head += ", shard " + t.Shard
 	}
 	var parts []string
-	for _, s := range []struct{ key, label string }{
-		{"critical", "critical"}, {"warning", "warning"}, {"info", "info"}, {"none", "without findings"},
+	for _, s := range []struct {
+		key   analyze.Severity
+		label string
+	}{
+		{analyze.Critical, "critical"}, {analyze.Warning, "warning"}, {analyze.Info, "info"}, {analyze.NoSeverity, "without findings"},
 	} {
 		if counts[s.key] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s.key], s.label))
@@ -549,9 +547,6 @@ func caseOf(j caseJSON) (CaseSummary, error) {
 		Attempts: j.Attempts, Failed: j.Failed, Retransmitted: j.Retransmitted,
 		Evidence: unAll(j.Evidence), Errors: unAll(j.Errors), Warnings: unAll(j.Warnings),
 		Internal: un(j.InternalError), Report: j.Report,
-	}
-	if j.Worst != "none" {
-		c.Worst = j.Worst
 	}
 	for _, f := range j.Findings {
 		f.Capture = un(f.Capture)

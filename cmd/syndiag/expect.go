@@ -24,7 +24,10 @@ type expectation struct {
 	summary  map[findingKey]string   // the first summary, for the diff
 }
 
-type findingKey struct{ caseName, capture, kind string }
+type findingKey struct {
+	caseName, capture string
+	kind              analyze.Kind
+}
 
 func newExpectation() *expectation {
 	return &expectation{findings: map[findingKey][]string{}, summary: map[findingKey]string{}}
@@ -53,7 +56,7 @@ func expectationOfCases(cases []report.CaseSummary) *expectation {
 	for _, c := range cases {
 		e.cases = append(e.cases, c.Name)
 		for _, f := range c.Findings {
-			e.add(findingKey{c.Name, f.Capture, f.Kind}, f.Severity, f.Summary)
+			e.add(findingKey{c.Name, f.Capture, f.Kind}, f.Severity.String(), f.Summary)
 		}
 	}
 	return e
@@ -94,10 +97,10 @@ func loadReport(data []byte, bad func(string, ...any) error) (*expectation, erro
 			Path string `json:"path"`
 		} `json:"captures"`
 		Findings []struct {
-			Kind     string `json:"kind"`
-			Severity string `json:"severity"`
-			Capture  int    `json:"capture"`
-			Summary  string `json:"summary"`
+			Kind     analyze.Kind `json:"kind"`
+			Severity string       `json:"severity"`
+			Capture  int          `json:"capture"`
+			Summary  string       `json:"summary"`
 		} `json:"findings"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -162,7 +165,7 @@ func (e *expectation) compare(got *expectation, inShard func(string) bool) []str
 		sorted = append(sorted, k)
 	}
 	slices.SortFunc(sorted, func(a, b findingKey) int {
-		return cmp.Or(strings.Compare(a.caseName, b.caseName), strings.Compare(a.capture, b.capture), strings.Compare(a.kind, b.kind))
+		return cmp.Or(strings.Compare(a.caseName, b.caseName), strings.Compare(a.capture, b.capture), cmp.Compare(a.kind, b.kind))
 	})
 	for _, k := range sorted {
 		want, have := slices.Sorted(slices.Values(e.findings[k])), slices.Sorted(slices.Values(got.findings[k]))

@@ -296,8 +296,7 @@ func runTriage(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if c.Internal != "" {
 			return exitInternal
 		}
-		// Worst is the most severe finding's severity.
-		if sev, err := analyze.ParseSeverity(c.Worst); err == nil && limit >= 0 && sev >= analyze.Severity(limit) {
+		if limit >= 0 && c.Worst() >= analyze.Severity(limit) {
 			failed = true
 		}
 		unreadable = unreadable || c.Unreadable()
