@@ -103,7 +103,9 @@ type Result struct {
 	// Evidence is the host evidence AnalyzeWithEvidence was given, or nil.
 	Evidence *HostEvidence
 	// Join is set when one client-side and one server-side capture were
-	// given and joined (or found not to belong together: Join.Problem).
+	// given, joined or found not to belong together, and for any two
+	// captures, to say why they were not joined (Join.Outcome; see
+	// Joined).
 	Join *Join
 }
 

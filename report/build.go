@@ -289,7 +289,7 @@ func failed(p *page, res *analyze.Result, limit int) {
 	var worst []*analyze.Attempt
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if j := res.Join; j != nil && j.Problem == "" && a.Capture == j.Server && a.Peer >= 0 {
+		if j := res.Join; res.Joined() && a.Capture == j.Server && a.Peer >= 0 {
 			continue // the same attempt is listed as the client saw it
 		}
 		if a.Outcome.Failed() || a.Retransmissions() > 0 {
@@ -361,7 +361,7 @@ func inCapture(res *analyze.Result, capture int) string {
 // oneClock converts a time of a joined server capture to the client
 // capture's clock, which the joined report's times are in.
 func oneClock(res *analyze.Result, capture int, t int64) int64 {
-	if j := res.Join; j != nil && j.Problem == "" && capture == j.Server {
+	if j := res.Join; res.Joined() && capture == j.Server {
 		return t - int64(j.Offset*1e9)
 	}
 	return t

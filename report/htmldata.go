@@ -54,7 +54,7 @@ type timebase struct {
 
 func newTimebase(res *analyze.Result) timebase {
 	tb := timebase{shift: make([]int64, len(res.Captures))}
-	if j := res.Join; j != nil && j.Problem == "" {
+	if j := res.Join; res.Joined() {
 		tb.shift[j.Server] = int64(j.Offset * 1e9)
 	}
 	first, last, any := int64(0), int64(0), false
@@ -88,7 +88,7 @@ func (tb timebase) x(capture int, t int64) float64 {
 }
 
 // joined reports whether res holds a joined client and server capture.
-func joined(res *analyze.Result) bool { return res.Join != nil && res.Join.Problem == "" }
+func joined(res *analyze.Result) bool { return res.Joined() }
 
 // buildHTML lays out the HTML report as data: findings first, then the
 // charts that show the evidence, the tables, and the details the terminal

@@ -20,8 +20,12 @@ func join(p *page, res *analyze.Result) {
 	if j == nil {
 		return
 	}
-	if j.Problem != "" {
-		p.heading("Client and server captures: not joined")
+	if !res.Joined() {
+		if j.Client >= 0 {
+			p.heading("Client and server captures: not joined")
+		} else {
+			p.heading("Captures not joined")
+		}
 		p.text(2, fmt.Sprintf("Not joined: %s.", j.Problem))
 		p.gap()
 		return

@@ -100,12 +100,14 @@ type jsonClockOffset struct {
 	Handshakes        int     `json:"handshakes_both_ways"`
 }
 
-// jsonJoin is written only when a client and a server capture were given.
+// jsonJoin is written when a client and a server capture were given, and
+// for any two captures.
 type jsonJoin struct {
-	ClientCapture int       `json:"client_capture"`
-	ServerCapture int       `json:"server_capture"`
-	Problem       *string   `json:"problem"`
-	NAT           []jsonNAT `json:"nat"`
+	Outcome       analyze.JoinOutcome `json:"outcome"`
+	ClientCapture *int                `json:"client_capture"`
+	ServerCapture *int                `json:"server_capture"`
+	Problem       *string             `json:"problem"`
+	NAT           []jsonNAT           `json:"nat"`
 }
 
 type jsonNAT struct {
@@ -174,13 +176,16 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	jw.raw("{\n")
 	jw.field("schema", Schema, false)
 	jw.field("captures", captures, false)
-	if j := res.Join; j != nil && j.Problem == "" {
+	if j := res.Join; res.Joined() {
 		jw.field("clock_offset", jsonClockOffset{j.Offset, j.Uncertainty, j.Matched, j.Handshakes}, false)
 	} else {
 		jw.raw(`  "clock_offset": null,` + "\n")
 	}
 	if j := res.Join; j != nil {
-		jj := jsonJoin{ClientCapture: j.Client, ServerCapture: j.Server, NAT: []jsonNAT{}}
+		jj := jsonJoin{Outcome: j.Outcome, NAT: []jsonNAT{}}
+		if j.Client >= 0 {
+			jj.ClientCapture, jj.ServerCapture = &j.Client, &j.Server
+		}
 		if j.Problem != "" {
 			jj.Problem = &j.Problem
 		}

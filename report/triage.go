@@ -86,16 +86,12 @@ func Summarize(res *analyze.Result) CaseSummary {
 			c.Warnings = append(c.Warnings, cp.Path+": "+w)
 		}
 	}
-	c.Joined = res.Join != nil && res.Join.Problem == ""
-	if len(res.Captures) == 2 && !c.Joined {
-		a, b := res.Captures[0].Role, res.Captures[1].Role
-		switch {
-		case res.Join != nil:
-			c.NotJoined = res.Join.Problem
-		case a == b && a != analyze.RoleUnknown:
-			c.NotJoined = fmt.Sprintf("both captures are %s-side, by their TTLs; each is reported on its own", a)
-		default:
-			c.NotJoined = "a join needs one client-side and one server-side capture, and the TTLs do not tell which is which (name them client… and server…); each is reported on its own"
+	c.Joined = res.Joined()
+	if j := res.Join; j != nil && !c.Joined {
+		c.NotJoined = j.Problem
+		if j.Outcome == analyze.JoinSideUnknown {
+			// How triage is told the sides: by the files' names.
+			c.NotJoined += " (name them client… and server…)"
 		}
 	}
 	for i := range res.Attempts {
