@@ -226,6 +226,11 @@ func TestJoinOutcome(t *testing.T) {
 			if pair := j.Client >= 0 && j.Server >= 0; pair != tc.pair || (j.Client < 0) != (j.Server < 0) {
 				t.Errorf("client capture %d, server capture %d; want a pair: %v", j.Client, j.Server, tc.pair)
 			}
+			for _, q := range res.AcceptQueues {
+				if res.Joined() && q.Capture == j.Client {
+					t.Errorf("an accept queue modelled in the joined client capture: %s", q.Server)
+				}
+			}
 		})
 	}
 }

@@ -42,6 +42,7 @@ func (v *view) findings() []Finding {
 	add(v.synQueue(claimed))
 	add(v.halfOpen(claimed))
 	paws := v.perHostPAWS(claimed)
+	v.paws = paws.replay
 	add(paws.finding)
 	add(v.refused(claimed))
 	add(v.icmpUnreachable(claimed))
@@ -98,6 +99,11 @@ func answerTimes(a *flows.Attempt, synacks bool) []int64 {
 	}
 	return out
 }
+
+// SYNsAnswered says, for each SYN transmission of the attempt, whether
+// something answered it (a SYN-ACK, a RST or ICMP error from the server's
+// side, a bare ACK) before the next transmission.
+func (a *Attempt) SYNsAnswered() []bool { return synAnswered(a) }
 
 // lostSYNs says, for each SYN transmission of an attempt, whether it was
 // lost: nothing answered it before the next transmission, or, for the last

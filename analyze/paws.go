@@ -27,6 +27,8 @@ type pawsReplay struct {
 	stamps                                       int // TIME_WAIT stamps stored
 	// dropped holds the SYNs the rule drops, as (attempt, transmission).
 	dropped map[[2]int]bool
+	// replay is every stamp and decision, explained SYNs' too.
+	replay PAWSReplay
 }
 
 type pawsEvent struct {
@@ -62,17 +64,17 @@ type pawsMetric struct {
 // Only SYNs the rule drops and that indeed got no answer count for it; a
 // non-monotonic TSval alone proves nothing, as modern kernels randomise
 // timestamp offsets and do not have this rule.
+//
+// The rule's decision on a SYN does not depend on what explains it, so the
+// same pass decides every SYN with a timestamp for the record the reports
+// draw (PAWSReplay).
 func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
-	return v.replayPAWS(explained, nil)
-}
-
-// replayPAWS is perHostPAWS that also records, when trace is not nil, every
-// stamp and every decision of the replay, for the charts (see ReplayPAWS).
-func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay {
 	var r pawsReplay
+	var rec pawsRecord
 	if v.c.Role == RoleClient {
 		// The rule keys on the address the server sees, which a NAT hides
 		// from the client's side.
+		r.replay = PAWSReplay{Capture: v.idx, Scope: PAWSClientSide}
 		return r
 	}
 	var events []pawsEvent
@@ -104,23 +106,24 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			stored := !ok || int32(tm.ts-e.tsval) <= 0 || now-tm.stamp > tcpPAWSMSL && tm.stamp <= stamp
 			if stored {
 				metrics[e.ip] = pawsMetric{ts: e.tsval, stamp: stamp, from: e.attempt}
+				rec.stamp(e)
 			}
-			trace.stamp(e, stored)
 			continue
 		}
+		inForce := ok && now-tm.stamp < tcpPAWSMSL
+		drop := inForce && int32(tm.ts-e.tsval) > tcpPAWSWindow
+		unanswered := !answered[e.attempt][e.syn]
+		rec.decide(e, !unanswered, inForce, drop, tm.ts)
 		if explained[e.attempt] {
 			continue // another mechanism explains this attempt's SYNs
 		}
 		r.syns++
-		drop := ok && now-tm.stamp < tcpPAWSMSL && int32(tm.ts-e.tsval) > tcpPAWSWindow
-		trace.decide(e, drop, ok && now-tm.stamp < tcpPAWSMSL, tm.ts)
 		if drop {
 			if r.dropped == nil {
 				r.dropped = map[[2]int]bool{}
 			}
 			r.dropped[[2]int{e.attempt, e.syn}] = true
 		}
-		unanswered := !answered[e.attempt][e.syn]
 		switch {
 		case drop && unanswered:
 			r.predicted++
@@ -143,6 +146,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			r.falseNeg++
 		}
 	}
+	r.replay = rec.result(v.idx)
 	// The rule must predict the drops (precision) and the drops must be the
 	// rule's (recall): per-connection random offsets put half of all SYNs
 	// "behind" a stamp, so drops of another cause would match it by chance

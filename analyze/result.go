@@ -102,6 +102,14 @@ type Result struct {
 	Findings []Finding // ranked, most severe first
 	// Evidence is the host evidence AnalyzeWithEvidence was given, or nil.
 	Evidence *HostEvidence
+	// PAWS holds the per-host PAWS replay of each capture, in capture
+	// order.
+	PAWS []PAWSReplay
+	// AcceptQueues holds the accept-queue model of the busiest listeners
+	// of each capture (at most 3 each) that completed or lost handshakes,
+	// by capture, then as Servers lists them; none for a joined client
+	// capture.
+	AcceptQueues []AcceptQueue
 	// Join is set when one client-side and one server-side capture were
 	// given, joined or found not to belong together, and for any two
 	// captures, to say why they were not joined (Join.Outcome; see
@@ -133,8 +141,10 @@ func Analyze(inputs []Input) *Result {
 		res.Servers = append(res.Servers, v.summarise()...)
 		res.Sources = append(res.Sources, v.sources()...)
 		res.Findings = append(res.Findings, v.findings()...)
+		res.PAWS = append(res.PAWS, v.paws)
 	}
 	joinCaptures(res)
+	res.AcceptQueues = acceptQueues(res)
 	for i := range res.Findings {
 		weigh(res, &res.Findings[i])
 	}

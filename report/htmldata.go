@@ -25,8 +25,6 @@ var maxBars = 5000
 const (
 	// maxLanes is how many sources a timeline gives a lane of their own.
 	maxLanes = 24
-	// maxPAWSSources is how many sources get a TSval chart.
-	maxPAWSSources = 6
 	// maxPAWSPoints is how many SYNs a TSval chart draws (shared by the
 	// charts of one source when there are several captures).
 	maxPAWSPoints = 400

@@ -195,25 +195,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jw.field("join", jj, false)
 	}
 	jw.field("servers", servers, false)
-	if len(res.Attempts) == 0 {
-		jw.raw(`  "attempts": [],` + "\n")
-	} else {
-		jw.raw(`  "attempts": [`)
-		e := &jenc{depth: 2}
-		for i := range res.Attempts {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.newline()
-			appendAttempt(e, &res.Attempts[i])
-			if len(e.b) >= 64<<10 {
-				jw.bytes(e.b)
-				e.b = e.b[:0]
-			}
-		}
-		jw.bytes(e.b)
-		jw.raw("\n  ],\n")
-	}
+	jw.array("attempts", len(res.Attempts), func(e *jenc, i int) { appendAttempt(e, &res.Attempts[i]) })
 	sources := []jsonSource{}
 	for _, s := range res.Sources {
 		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retried: s.Retried, Retransmitted: s.Retransmitted,
@@ -226,6 +208,8 @@ func JSON(w io.Writer, res *analyze.Result) error {
 			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
 	}
 	jw.field("sources", sources, false)
+	jw.array("accept_queues", len(res.AcceptQueues), func(e *jenc, i int) { appendAcceptQueue(e, &res.AcceptQueues[i], jw) })
+	jw.array("paws_replay", len(res.PAWS), func(e *jenc, i int) { appendPAWSReplay(e, &res.PAWS[i], jw) })
 	if res.Evidence != nil {
 		jw.field("evidence", evidenceJSON(res.Evidence), false)
 	}
@@ -265,6 +249,36 @@ func (j *jsonWriter) value(v any, prefix string) {
 		return
 	}
 	_, j.err = j.w.Write(b)
+}
+
+// array writes a field that is an array, not the last, element by element
+// with jenc, so that memory does not grow with its length.
+func (j *jsonWriter) array(name string, n int, elem func(e *jenc, i int)) {
+	if n == 0 {
+		j.raw("  " + strconv.Quote(name) + ": [],\n")
+		return
+	}
+	j.raw("  " + strconv.Quote(name) + ": [")
+	e := &jenc{depth: 2}
+	for i := range n {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.newline()
+		elem(e, i)
+		j.spill(e)
+	}
+	j.bytes(e.b)
+	j.raw("\n  ],\n")
+}
+
+// spill writes what e holds once it is large, so that one long element
+// (an occupancy of a million steps) does not sit in memory whole.
+func (j *jsonWriter) spill(e *jenc) {
+	if len(e.b) >= 64<<10 {
+		j.bytes(e.b)
+		e.b = e.b[:0]
+	}
 }
 
 func (j *jsonWriter) field(name string, v any, last bool) {
