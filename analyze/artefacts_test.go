@@ -88,7 +88,7 @@ func TestNotLinux(t *testing.T) {
 			a.SYNs = append(a.SYNs, synAt(ms(off), ttl))
 		}
 		at := newAttempt(a, 0, ms(30000))
-		linux := len(at.Schedule.SynRetries) > 0 && strings.HasPrefix(at.Schedule.Stack, "Linux")
+		linux := len(at.Schedule.SynRetries) > 0 && strings.HasPrefix(string(at.Schedule.Stack), "Linux")
 		if linux != (ttl == 64) {
 			t.Errorf("TTL %d: stack %q, implied tcp_syn_retries %v", ttl, at.Schedule.Stack, at.Schedule.SynRetries)
 		}

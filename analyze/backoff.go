@@ -3,8 +3,9 @@ package analyze
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // Schedule is what the times of an attempt's SYNs say about the client's
@@ -21,7 +22,7 @@ type Schedule struct {
 	// the previous one, within timer jitter.
 	Exponential bool
 	// Stack names the family of TCP stacks whose timer fits.
-	Stack string
+	Stack Stack
 	// GaveUp is set when the capture went on long enough after the last SYN
 	// that the client would have sent another had it not given up.
 	GaveUp bool
@@ -31,12 +32,18 @@ type Schedule struct {
 	SynRetries []int
 }
 
+// Stack names the family of TCP stacks whose SYN retransmission timer fits
+// an attempt's schedule: one of the Stack constants, or, where the schedule
+// or the SYN tells less (a single retransmission, a sender that is not
+// Linux), a description of what it does tell.
+type Stack string
+
 // Stack families that a SYN schedule can tell apart.
 const (
-	StackLinuxClassic = "Linux exponential backoff (kernel < 6.5, or tcp_syn_linear_timeouts=0)"
-	StackLinuxLinear  = "1 s linear retries, then exponential (Linux 6.5+ with tcp_syn_linear_timeouts, or macOS)"
-	StackRTO3         = "3 s initial RTO (Linux < 3.1, or Windows)"
-	StackUnknown      = "no known stack's timer"
+	StackLinuxClassic Stack = "Linux exponential backoff (kernel < 6.5, or tcp_syn_linear_timeouts=0)"
+	StackLinuxLinear  Stack = "1 s linear retries, then exponential (Linux 6.5+ with tcp_syn_linear_timeouts, or macOS)"
+	StackRTO3         Stack = "3 s initial RTO (Linux < 3.1, or Windows)"
+	StackUnknown      Stack = "no known stack's timer"
 )
 
 // timerSlack is how late a retransmission timer due after d may fire. Since
@@ -130,7 +137,7 @@ func fitSchedule(synTimes []int64, captureEnd int64, answered bool) Schedule {
 	s.GaveUp = !answered && time.Duration(captureEnd-synTimes[len(synTimes)-1]) > next+timerSlack(next)
 	if len(synTimes) == 2 && s.Stack != StackUnknown {
 		// One interval cannot tell a linear start from a doubling one.
-		s.Stack = fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", fmtSeconds(s.InitialRTO))
+		s.Stack = Stack(fmt.Sprintf("%s initial RTO (one retransmission: too few to tell the backoff)", wording.Seconds(s.InitialRTO)))
 	}
 	if s.GaveUp && s.InitialRTO == time.Second && s.Exponential {
 		linearTimeouts := max(s.Linear-1, 0)
@@ -204,10 +211,5 @@ func (s Schedule) String() string {
 	if s.InitialRTO == 0 {
 		return "not retransmitted"
 	}
-	return fmt.Sprintf("%v initial RTO; %s", fmtSeconds(s.InitialRTO), s.Stack)
-}
-
-// fmtSeconds writes a duration of whole or tenth seconds as "1 s", "0.4 s".
-func fmtSeconds(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", d.Seconds()), "0"), ".") + " s"
+	return fmt.Sprintf("%v initial RTO; %s", wording.Seconds(s.InitialRTO), s.Stack)
 }

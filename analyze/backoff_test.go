@@ -21,7 +21,7 @@ func TestFitSchedule(t *testing.T) {
 		syns     []int64
 		end      float64
 		answered bool
-		stack    string
+		stack    Stack
 		rto      time.Duration
 		linear   int
 		gaveUp   bool

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows/evidence"
 )
 
@@ -52,10 +53,10 @@ type modelFigures struct {
 
 // Kinds of the findings that host evidence raises on its own.
 const (
-	KindHostTWRecycle     = "host_tw_recycle"
-	KindHostSyncookiesOff = "host_syncookies_off"
-	KindHostSmallBacklog  = "host_small_backlog"
-	KindHostListenDrops   = "host_listen_drops"
+	KindHostTWRecycle     Kind = "host_tw_recycle"
+	KindHostSyncookiesOff Kind = "host_syncookies_off"
+	KindHostSmallBacklog  Kind = "host_small_backlog"
+	KindHostListenDrops   Kind = "host_listen_drops"
 )
 
 // AnalyzeWithEvidence runs Analyze, then checks its findings against the
@@ -117,7 +118,7 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 		}
 		return
 	}
-	seen := map[string]bool{}
+	seen := map[Kind]bool{}
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		seen[f.Kind] = true
@@ -325,7 +326,7 @@ func (fz *fuser) perHostPAWS(f *Finding, adj *adjustment) {
 			add(fmt.Sprintf("the counters say 0 PAWS rejects: %s: per-host PAWS is not the cause", describeCounter(c)))
 			adj.lower(0.15)
 		default:
-			s, w := compare(c, pred, "the replay predicts", plural(pred, "dropped SYN"))
+			s, w := compare(c, pred, "the replay predicts", wording.Plural(pred, "dropped SYN"))
 			add(s)
 			adj.raise(w)
 		}
@@ -342,7 +343,7 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 	ev, fg := fz.ev, f.figures
 	add := func(s string) { f.Evidence = append(f.Evidence, s) }
 	seen := fg.droppedSYNs + fg.ignoredACKs + fg.resetACKs
-	what := fmt.Sprintf("%s and %s dropped", plural(fg.droppedSYNs, "SYN"), plural(fg.ignoredACKs+fg.resetACKs, "completed handshake"))
+	what := fmt.Sprintf("%s and %s dropped", wording.Plural(fg.droppedSYNs, "SYN"), wording.Plural(fg.ignoredACKs+fg.resetACKs, "completed handshake"))
 	if c, ok := fz.counter("TcpExt:ListenOverflows"); ok {
 		if c.Value() == 0 {
 			add(fmt.Sprintf("the counters say the listen queue never overflowed: %s — the accept queue is not the cause", describeCounter(c)))
@@ -357,7 +358,7 @@ func (fz *fuser) acceptQueue(f *Finding, adj *adjustment) {
 		}
 	}
 	if c, ok := fz.counter("TcpExt:EmbryonicRsts"); ok && fg.resetACKs > 0 && !c.SinceBoot && c.Delta > 0 {
-		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", describeCounter(c), plural(fg.resetACKs, "reset handshake")))
+		add(fmt.Sprintf("%s: the kernel counts there each request it resets with tcp_abort_on_overflow=1; the capture shows %s", describeCounter(c), wording.Plural(fg.resetACKs, "reset handshake")))
 		adj.raise(0.3)
 	}
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDoCookies"); ok && !c.SinceBoot && c.Delta > 0 {
@@ -411,7 +412,7 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 	if c, ok := fz.counter("TcpExt:TCPReqQFullDrop"); ok {
 		switch {
 		case c.Value() > 0 && dropped > 0:
-			s, w := compare(c, dropped, "the capture shows", fmt.Sprintf("%d flood SYNs and %s of real clients without an answer", fg.floodUnanswered, plural(fg.droppedSYNs, "SYN")))
+			s, w := compare(c, dropped, "the capture shows", fmt.Sprintf("%d flood SYNs and %s of real clients without an answer", fg.floodUnanswered, wording.Plural(fg.droppedSYNs, "SYN")))
 			add(s)
 			adj.raise(w)
 		case c.Value() > 0:
@@ -472,7 +473,7 @@ func (fz *fuser) synQueue(f *Finding, adj *adjustment) {
 		if l, found := fz.listenerFor(server); found {
 			s := describeListener(l) + fmt.Sprintf(": current kernels cap the SYN queue at the same backlog (inet_csk_reqsk_queue_is_full) and admit one more, %d", l.SendQ+1)
 			if fg.queued > 0 {
-				s += fmt.Sprintf("; the capture shows %s held", plural(fg.queued, "half-open request"))
+				s += fmt.Sprintf("; the capture shows %s held", wording.Plural(fg.queued, "half-open request"))
 				if fg.queued == l.SendQ+1 {
 					adj.raise(0.3)
 				}
@@ -500,9 +501,9 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 	switch {
 	case !ok:
 	case c.Value() == 0:
-		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", describeCounter(c), plural(syns, "SYN"))
+		s := fmt.Sprintf("%s while %s went unanswered: the TCP stack dropped none of them — something before it did (a netfilter rule, conntrack, rp_filter)", describeCounter(c), wording.Plural(syns, "SYN"))
 		if c.SinceBoot {
-			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", describeCounter(c), plural(syns, "SYN"))
+			s = fmt.Sprintf("%s: the TCP stack has never dropped a SYN at a listener, so something before it dropped these %s (a netfilter rule, conntrack, rp_filter)", describeCounter(c), wording.Plural(syns, "SYN"))
 		}
 		add(s)
 		if serverSide {
@@ -568,7 +569,7 @@ func (fz *fuser) synRetries(f *Finding) {
 	if gave == nil {
 		return
 	}
-	implied := fmt.Sprintf("the clients gave up after %s, as Linux does with tcp_syn_retries=%s", plural(len(gave.SYNs), "SYN"), joinInts(gave.Schedule.SynRetries))
+	implied := fmt.Sprintf("the clients gave up after %s, as Linux does with tcp_syn_retries=%s", wording.Plural(len(gave.SYNs), "SYN"), wording.Or(gave.Schedule.SynRetries))
 	switch {
 	case all && fz.ev.Side == evidence.SideClient:
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s on the client: %s", describeSysctl(s), implied))
@@ -583,7 +584,7 @@ func (fz *fuser) synRetries(f *Finding) {
 
 // risks raises the findings the evidence supports with no harm in the
 // capture: settings and queues that will drop SYNs.
-func (fz *fuser) risks(seen map[string]bool) []Finding {
+func (fz *fuser) risks(seen map[Kind]bool) []Finding {
 	ev := fz.ev
 	capture := 0
 	for i, c := range fz.res.Captures {

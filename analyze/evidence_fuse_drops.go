@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows/evidence"
 )
 
@@ -111,7 +112,7 @@ func (fz *fuser) traceCoverage() {
 		switch {
 		case tr.Events == 0 || first == 0:
 		case tr.Clock == evidence.TraceClockUnknown:
-			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s: the trace clock counts seconds since boot and no syndiag-epoch marker line ties it to the wall clock, so the trace cannot be tied to the capture: only its totals (%s) are used, not when they happened", name, plural(tr.Events, "drop")))
+			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s: the trace clock counts seconds since boot and no syndiag-epoch marker line ties it to the wall clock, so the trace cannot be tied to the capture: only its totals (%s) are used, not when they happened", name, wording.Plural(tr.Events, "drop")))
 		case tr.Last.Add(traceSlack).Before(cf) || tr.First.Add(-traceSlack).After(cl):
 			fz.ev.notes = append(fz.ev.notes, fmt.Sprintf("%s (%s to %s UTC) does not cover the capture (%s to %s UTC): it is from another time, and its drop reasons are not used", name, tr.First.Format(layout), tr.Last.Format(layout), cf.Format(layout), cl.Format(layout)))
 		default:
@@ -151,7 +152,7 @@ func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, server
 			continue
 		}
 		named = true
-		s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, and the capture shows %s without an answer (%d in these attempts)", d.source(), plural(d.n, c.reason+" drop"), d.where(), d.when(), plural(all, "SYN transmission"), syns)
+		s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, and the capture shows %s without an answer (%d in these attempts)", d.source(), wording.Plural(d.n, c.reason+" drop"), d.where(), d.when(), wording.Plural(all, "SYN transmission"), syns)
 		switch {
 		case d.n == all:
 			s += ": exactly as many"
@@ -175,7 +176,7 @@ func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, server
 	if !named {
 		for _, tr := range fz.ev.Drops {
 			if tr.Events > 0 {
-				f.Evidence = append(f.Evidence, fmt.Sprintf("the kernel's drop reasons (%s, skb:kfree_skb) name none of NETFILTER_DROP, IP_RPFILTER, TCP_CSUM, NO_SOCKET for these %s: they were lost before the kernel saw them, or freed without a reason (a full listen queue frees SYNs with consume_skb)", base(tr.File), plural(syns, "SYN")))
+				f.Evidence = append(f.Evidence, fmt.Sprintf("the kernel's drop reasons (%s, skb:kfree_skb) name none of NETFILTER_DROP, IP_RPFILTER, TCP_CSUM, NO_SOCKET for these %s: they were lost before the kernel saw them, or freed without a reason (a full listen queue frees SYNs with consume_skb)", base(tr.File), wording.Plural(syns, "SYN")))
 				break
 			}
 		}
@@ -204,10 +205,10 @@ func (fz *fuser) refusedReasons(f *Finding, adj *adjustment) {
 	}
 	refused := len(f.attempts)
 	d := fz.drops("NO_SOCKET", f.Capture)
-	s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s", d.source(), plural(d.n, "NO_SOCKET drop"), d.where(), d.when())
+	s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s", d.source(), wording.Plural(d.n, "NO_SOCKET drop"), d.where(), d.when())
 	switch {
 	case d.n == 0:
-		s = fmt.Sprintf("the kernel's drop reasons (%s) show no NO_SOCKET drop %s, while the capture shows %s: the RSTs came from something else (a REJECT rule, a middlebox)", d.source(), d.when(), plural(refused, "refused attempt"))
+		s = fmt.Sprintf("the kernel's drop reasons (%s) show no NO_SOCKET drop %s, while the capture shows %s: the RSTs came from something else (a REJECT rule, a middlebox)", d.source(), d.when(), wording.Plural(refused, "refused attempt"))
 		if d.timed {
 			adj.lower(0.6)
 		}
@@ -215,10 +216,10 @@ func (fz *fuser) refusedReasons(f *Finding, adj *adjustment) {
 		s += fmt.Sprintf(": exactly as many as the refused attempts (%d): the kernel found no listening socket for these SYNs and answered with RST", refused)
 		adj.raise(0.5)
 	case d.n > refused:
-		s += fmt.Sprintf(": at least one for each of the %s (the kernel also frees other segments for no socket)", plural(refused, "refused attempt"))
+		s += fmt.Sprintf(": at least one for each of the %s (the kernel also frees other segments for no socket)", wording.Plural(refused, "refused attempt"))
 		adj.raise(0.5)
 	default:
-		s += fmt.Sprintf(": fewer than the %s, so some RSTs came from something else (a REJECT rule, a middlebox)", plural(refused, "refused attempt"))
+		s += fmt.Sprintf(": fewer than the %s, so some RSTs came from something else (a REJECT rule, a middlebox)", wording.Plural(refused, "refused attempt"))
 	}
 	f.Evidence = append(f.Evidence, s)
 }
@@ -235,7 +236,7 @@ func (fz *fuser) staleReasons(f *Finding, adj *adjustment) {
 	if d.n == 0 {
 		return
 	}
-	s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, for %s answered by a bare ACK: these SYNs met a connection the server still held as ESTABLISHED on the same 4-tuple, which answers a SYN with a challenge ACK and drops it (tcp_validate_incoming, RFC 5961 4.2)", d.source(), plural(d.n, "TCP_INVALID_SYN drop"), d.where(), d.when(), plural(len(f.attempts), "attempt"))
+	s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, for %s answered by a bare ACK: these SYNs met a connection the server still held as ESTABLISHED on the same 4-tuple, which answers a SYN with a challenge ACK and drops it (tcp_validate_incoming, RFC 5961 4.2)", d.source(), wording.Plural(d.n, "TCP_INVALID_SYN drop"), d.where(), d.when(), wording.Plural(len(f.attempts), "attempt"))
 	if d.n >= len(f.attempts) && d.timed {
 		adj.raise(0.5)
 	}
@@ -256,7 +257,7 @@ func (fz *fuser) acceptQueueReasons(f *Finding) {
 	if d.n == 0 {
 		s = fmt.Sprintf("the kernel's drop reasons (%s) show no TCP_LISTEN_OVERFLOW %s", strings.Join(fz.traceNames(), ", ")+", skb:kfree_skb", d.when())
 	} else {
-		s = fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s: ACKs of half-open requests that met the full queue", d.source(), plural(d.n, "TCP_LISTEN_OVERFLOW drop"), d.where(), d.when())
+		s = fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s: ACKs of half-open requests that met the full queue", d.source(), wording.Plural(d.n, "TCP_LISTEN_OVERFLOW drop"), d.where(), d.when())
 	}
 	f.Evidence = append(f.Evidence, s+"; a SYN dropped because the listen queue is full is freed with consume_skb and carries no reason on this kernel, so the trace's silence about these SYNs proves nothing (TCP_LISTEN_OVERFLOW marks only ACKs of half-open requests, in tcp_check_req)")
 }

@@ -39,7 +39,7 @@ func TestDropReasonFusion(t *testing.T) {
 	get := trustFigure(t)
 	tests := []struct {
 		scenario string
-		kind     string
+		kind     Kind
 		want     string
 		raised   bool // the confidence goes up
 	}{

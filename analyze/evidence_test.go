@@ -68,7 +68,7 @@ func TestEvidenceFusionScenarios(t *testing.T) {
 	get := scenarioFigure(t)
 	const nstat = "between nstat-before.txt and nstat-after.txt"
 	type want struct {
-		kind       string
+		kind       Kind
 		before     float64 // confidence without evidence
 		confidence float64
 		evidence   []string
@@ -149,10 +149,10 @@ func TestEvidenceFusionScenarios(t *testing.T) {
 			wants := tc.findings(tc.scenario)
 			var kinds, wantKinds []string
 			for _, f := range res.Findings {
-				kinds = append(kinds, f.Kind)
+				kinds = append(kinds, string(f.Kind))
 			}
 			for _, w := range wants {
-				wantKinds = append(wantKinds, w.kind)
+				wantKinds = append(wantKinds, string(w.kind))
 			}
 			if strings.Join(kinds, " ") != strings.Join(wantKinds, " ") {
 				t.Fatalf("findings %v, want %v", kinds, wantKinds)
@@ -231,7 +231,7 @@ func TestEvidencePerHostPAWS(t *testing.T) {
 func TestEvidenceRisks(t *testing.T) {
 	in := readInput(t, filepath.Join(scenarioDir, "healthy", "server.pcap"))
 	res := AnalyzeWithEvidence([]Input{in}, readEvidenceDir(t, evidenceDir+"/risky"))
-	want := map[string][]string{
+	want := map[Kind][]string{
 		KindHostTWRecycle: {"warning", "net.ipv4.tcp_tw_recycle is on",
 			"net.ipv4.tcp_tw_recycle = 1 (sysctl.txt): the server remembers the last timestamp of each client address",
 			"the server runs Linux 3.10.0-1160.el7.x86_64 (uname.txt); the setting was removed in 4.12"},

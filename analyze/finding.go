@@ -6,20 +6,29 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
-// Severity ranks findings.
+// Severity ranks findings: the greater, the more severe, so severities
+// compare as integers (<, max, cmp.Compare) and need no ranking of their
+// own. In JSON and on the terminal a severity is its name (String).
 type Severity int
 
 // Severities, lowest first.
 const (
-	Info Severity = iota
+	// NoSeverity is the worst severity of no findings at all ("none"):
+	// below every finding's.
+	NoSeverity Severity = iota - 1
+	Info
 	Warning
 	Critical
 )
 
 func (s Severity) String() string {
 	switch s {
+	case NoSeverity:
+		return "none"
 	case Warning:
 		return "warning"
 	case Critical:
@@ -28,9 +37,12 @@ func (s Severity) String() string {
 	return "info"
 }
 
-// ParseSeverity reads "info", "warning" or "critical".
+// ParseSeverity reads a severity's name: "info", "warning", "critical", or
+// "none" for NoSeverity.
 func ParseSeverity(s string) (Severity, error) {
 	switch s {
+	case "none":
+		return NoSeverity, nil
 	case "info":
 		return Info, nil
 	case "warning":
@@ -41,26 +53,46 @@ func ParseSeverity(s string) (Severity, error) {
 	return 0, fmt.Errorf("unknown severity %q", s)
 }
 
-// Finding kinds, as the JSON contract names them.
+// MarshalText writes the severity's name, so that JSON holds "critical",
+// not 2.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity's name (ParseSeverity).
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Kind names a finding's diagnosis, as the JSON contract does.
+type Kind string
+
+// Finding kinds.
 const (
-	KindPerHostPAWS           = "per_host_paws"
-	KindAcceptQueueOverflow   = "accept_queue_overflow"
-	KindSYNQueueOverflow      = "syn_queue_overflow"
-	KindPathDropToServer      = "path_drop_to_server"
-	KindPathDropToClient      = "path_drop_to_client"
-	KindServerSilentDrop      = "server_silent_drop"
-	KindRefused               = "refused"
-	KindICMPUnreachable       = "icmp_unreachable"
-	KindStaleTimeWait         = "stale_timewait"
-	KindTimestampsNonMonotone = "timestamps_non_monotonic"
-	KindSYNRetransmitDelay    = "syn_retransmission_delay"
-	KindPortScan              = "port_scan"
-	KindSYNACKUnacknowledged  = "synack_unacknowledged"
+	KindPerHostPAWS           Kind = "per_host_paws"
+	KindAcceptQueueOverflow   Kind = "accept_queue_overflow"
+	KindSYNQueueOverflow      Kind = "syn_queue_overflow"
+	KindPathDropToServer      Kind = "path_drop_to_server"
+	KindPathDropToClient      Kind = "path_drop_to_client"
+	KindServerSilentDrop      Kind = "server_silent_drop"
+	KindRefused               Kind = "refused"
+	KindICMPUnreachable       Kind = "icmp_unreachable"
+	KindStaleTimeWait         Kind = "stale_timewait"
+	KindTimestampsNonMonotone Kind = "timestamps_non_monotonic"
+	KindSYNRetransmitDelay    Kind = "syn_retransmission_delay"
+	KindPortScan              Kind = "port_scan"
+	KindSYNACKUnacknowledged  Kind = "synack_unacknowledged"
 )
+
+// NoCause is the Cause of an attempt that no finding explains.
+const NoCause Kind = "none"
 
 // Finding is one diagnosis: what was seen, how sure we are, and what to do.
 type Finding struct {
-	Kind       string
+	Kind       Kind
 	Severity   Severity
 	Confidence float64 // 0..1
 	Capture    int     // index into Result.Captures
@@ -85,7 +117,7 @@ type Finding struct {
 
 // symptom reports whether a kind describes what the clients felt (SYNs
 // retransmitted, timestamps going backwards) rather than why.
-func symptom(kind string) bool {
+func symptom(kind Kind) bool {
 	return kind == KindSYNRetransmitDelay || kind == KindTimestampsNonMonotone
 }
 
@@ -173,10 +205,10 @@ func weigh(res *Result, f *Finding) {
 	f.Severity, f.Confidence = min(f.Severity, sev), min(f.Confidence, conf)
 	var weak []string
 	if single > 0 {
-		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", plural(single, "single SYN")))
+		weak = append(weak, fmt.Sprintf("%s never retransmitted although the capture went on (a scanner, a probe with a short timeout, spoofed or crafted packets, or a capture that missed the retransmissions)", wording.Plural(single, "single SYN")))
 	}
 	if odd > 0 {
-		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", plural(odd, "attempt")))
+		weak = append(weak, fmt.Sprintf("%s whose retransmissions fit no known stack's timer", wording.Plural(odd, "attempt")))
 	}
 	what := "attempt of a client that retransmitted on a known stack's schedule|attempts of clients that retransmitted on a known stack's schedule"
 	if f.Kind == KindAcceptQueueOverflow {
@@ -185,11 +217,11 @@ func weigh(res *Result, f *Finding) {
 	var why string
 	switch {
 	case strong > 0 && sev == Info:
-		why = fmt.Sprintf("how sure: %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", countOf(strong, what))
+		why = fmt.Sprintf("how sure: %s, none of which failed (each connected in the end, or was still trying when the capture stopped) — a loss any path has now and then, informational", wording.Count(strong, what))
 	case strong == 0:
 		why = fmt.Sprintf("how sure: no %s; only %s — informational, not a diagnosis", strings.SplitN(what, "|", 2)[0], strings.Join(weak, ", and "))
 	default:
-		why = "how sure: " + countOf(strong, what)
+		why = "how sure: " + wording.Count(strong, what)
 		if len(weak) > 0 {
 			why += ", besides " + strings.Join(weak, ", and ")
 		}
@@ -208,15 +240,6 @@ func cmpBool(a, b bool) int {
 	return -1
 }
 
-// countOf writes "1 thing" or "3 things" from "thing|things".
-func countOf(n int, forms string) string {
-	one, many, _ := strings.Cut(forms, "|")
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // countSources counts the distinct client addresses among attempts.
 func countSources(res *Result, idx []int) int {
 	seen := map[string]bool{}
@@ -224,27 +247,4 @@ func countSources(res *Result, idx []int) int {
 		seen[res.Attempts[i].Client.Addr().String()] = true
 	}
 	return len(seen)
-}
-
-// pct formats a share as a percentage for evidence sentences.
-func pct(n, of int) string {
-	if of == 0 {
-		return "0%"
-	}
-	p := 100 * float64(n) / float64(of)
-	if p < 10 && p != float64(int(p)) {
-		return fmt.Sprintf("%.1f%%", p)
-	}
-	return fmt.Sprintf("%.0f%%", p)
-}
-
-// plural returns "1 SYN" or "3 SYNs".
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return "1 " + word
-	case strings.HasSuffix(word, "s"):
-		return fmt.Sprintf("%d %ses", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows"
 )
 
@@ -52,22 +53,22 @@ func (v *view) halfOpen(claimed map[int]bool) *Finding {
 		}
 	}
 	if half > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s never completed: the server sent a SYN-ACK and no ACK came back", plural(half, "handshake")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s never completed: the server sent a SYN-ACK and no ACK came back", wording.Plural(half, "handshake")))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, SYN-ACKs at %s", a.Client, a.Server, Clock(a.FirstSYN()), a.SYNOffsets(), synackOffsets(a)))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, SYN-ACKs at %s", a.Client, a.Server, wording.Clock(a.FirstSYN()), a.SYNOffsets(), synackOffsets(a)))
 	switch {
 	case v.c.Role == RoleClient:
 		f.Confidence = 0.4
-		f.Summary = fmt.Sprintf("%s: a SYN-ACK reached the client, which did not acknowledge it", plural(len(idx), "handshake"))
+		f.Summary = fmt.Sprintf("%s: a SYN-ACK reached the client, which did not acknowledge it", wording.Plural(len(idx), "handshake"))
 		f.Evidence = append(f.Evidence, "at the client, a SYN-ACK that arrives and is not acknowledged — the client sent its SYN again, or nothing — was discarded by the client's own stack (a bad checksum, an acknowledgment number or timestamp it rejects) or belongs to a socket already gone; or the capture missed the ACKs")
 		f.Recommendation = "Check the client's counters (`nstat -az TcpExtPAWSActive TcpInCsumErrors TcpExtTCPACKSkippedSynRecv`) and whether something on the client side rewrites the SYN-ACK; a capture at the server shows what it sent."
 	case waited > 0:
-		f.Summary = fmt.Sprintf("%s: the server's SYN-ACK did not reach the client, which retransmitted its SYN", plural(waited, "handshake"))
-		f.Evidence = append(f.Evidence, fmt.Sprintf("in %s the client sent its SYN again after the server's SYN-ACK had gone out: it had not received it, so the SYN-ACK was lost (or delayed past the client's timeout) on the way back; the server answered the retransmitted SYN with another SYN-ACK (tcp_check_req → inet_rtx_syn_ack)", plural(waited, "attempt")))
+		f.Summary = fmt.Sprintf("%s: the server's SYN-ACK did not reach the client, which retransmitted its SYN", wording.Plural(waited, "handshake"))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("in %s the client sent its SYN again after the server's SYN-ACK had gone out: it had not received it, so the SYN-ACK was lost (or delayed past the client's timeout) on the way back; the server answered the retransmitted SYN with another SYN-ACK (tcp_check_req → inet_rtx_syn_ack)", wording.Plural(waited, "attempt")))
 		f.Recommendation = "Something between the server and the clients drops SYN-ACKs: asymmetric routing, a stateful firewall or NAT that did not see the SYN, a lossy link. Capture at a client at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap` to see where."
 	default:
 		f.Confidence = 0.4
-		f.Summary = fmt.Sprintf("%s left half-open: the server's SYN-ACK was never acknowledged, and the client sent no other SYN", plural(len(idx), "handshake"))
+		f.Summary = fmt.Sprintf("%s left half-open: the server's SYN-ACK was never acknowledged, and the client sent no other SYN", wording.Plural(len(idx), "handshake"))
 		f.Evidence = append(f.Evidence, "a client that does not get the SYN-ACK retransmits its SYN, and one that does acknowledges it at once; these did neither: a scanner, a spoofed or crafted SYN, a client that gave up within its first timeout, or a capture that missed packets")
 		f.Recommendation = "Nothing points at the server. If the sources are real clients, capture at one of them; if they are many one-SYN sources, see whether a SYN flood is going on (`nstat -az TcpExtTCPReqQFullDoCookies TcpExtListenDrops`)."
 	}

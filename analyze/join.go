@@ -6,21 +6,34 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
-// Where a SYN transmission or an attempt was lost, as the JSON contract
-// names it. An attempt's LostAt is "" when only one capture saw it.
+// LostAt is where a SYN transmission or an attempt was lost, as the JSON
+// contract names it.
+type LostAt string
+
+// Places of loss. An attempt's LostAt is "" when only one capture saw it.
 const (
-	LostNone           = "none"
-	LostClientToServer = "client_to_server"
-	LostServer         = "server"
-	LostServerToClient = "server_to_client"
-	LostUnknown        = "unknown"
+	LostNone           LostAt = "none"
+	LostClientToServer LostAt = "client_to_server"
+	LostServer         LostAt = "server"
+	LostServerToClient LostAt = "server_to_client"
+	LostUnknown        LostAt = "unknown"
 )
 
-// Join is what joining a client-side and a server-side capture found.
+// Join is what joining a client-side and a server-side capture found, or,
+// for two captures that are not such a pair, why they were not joined.
 type Join struct {
-	Client, Server int // indices into Result.Captures
+	// Outcome says whether the captures were joined, and if not, why not;
+	// Problem says it in a sentence ("" when they were joined).
+	Outcome JoinOutcome
+	Problem string
+	// Client and Server are the indices into Result.Captures of the
+	// client-side and the server-side capture; -1 both when the two
+	// captures are not one of each.
+	Client, Server int
 	// Offset is the server capture's clock minus the client capture's, in
 	// seconds, and Uncertainty how far off it may be.
 	Offset      float64
@@ -29,11 +42,30 @@ type Join struct {
 	// whose SYN and SYN-ACK were both matched, which the offset comes from.
 	Matched    int
 	Handshakes int
-	// Problem says why the captures could not be joined; when it is set the
-	// result holds a single-capture report of each and nothing else of Join.
-	Problem string
-	NAT     []NATEntry
+	NAT        []NATEntry
 }
+
+// JoinOutcome says whether two captures were joined and, if not, why not:
+// when they were not, the result holds a single-capture analysis of each
+// and nothing else of Join but its Outcome and Problem.
+type JoinOutcome string
+
+// Outcomes of a join.
+const (
+	Joined JoinOutcome = "joined"
+	// JoinSameSide: both captures were taken on the same side.
+	JoinSameSide JoinOutcome = "same_side"
+	// JoinSideUnknown: the packets do not tell on which side a capture
+	// was taken.
+	JoinSideUnknown JoinOutcome = "side_unknown"
+	// JoinNoOverlap: a client-side and a server-side capture that share
+	// fewer than minMatches handshakes, so are not of the same traffic.
+	JoinNoOverlap JoinOutcome = "no_overlap"
+)
+
+// Joined reports whether the result holds a joined client-side and
+// server-side capture.
+func (r *Result) Joined() bool { return r.Join != nil && r.Join.Outcome == Joined }
 
 // NATEntry is one translation: a client host's address and port as the
 // client capture saw them, and as the server saw them.
@@ -51,24 +83,24 @@ type NATEntry struct {
 const minMatches = 2
 
 // joinCaptures joins the result's one client-role and one server-role
-// capture, if it has exactly those.
+// capture, if it has exactly those; of two captures that are not such a
+// pair, it says why they are not joined.
 func joinCaptures(res *Result) {
-	ci, si := -1, -1
+	ci, si, pair := -1, -1, true
 	for i, c := range res.Captures {
 		switch c.Role {
 		case RoleClient:
-			if ci >= 0 {
-				return
-			}
+			pair = pair && ci < 0
 			ci = i
 		case RoleServer:
-			if si >= 0 {
-				return
-			}
+			pair = pair && si < 0
 			si = i
 		}
 	}
-	if ci < 0 || si < 0 {
+	if !pair || ci < 0 || si < 0 {
+		if len(res.Captures) == 2 {
+			res.Join = notPaired(res.Captures[0], res.Captures[1])
+		}
 		return
 	}
 	var cl, sv []int
@@ -80,12 +112,13 @@ func joinCaptures(res *Result) {
 			sv = append(sv, i)
 		}
 	}
-	j := &Join{Client: ci, Server: si}
+	j := &Join{Outcome: Joined, Client: ci, Server: si}
 	res.Join = j
 	pairs, off := matchAttempts(res.Attempts, cl, sv)
 	j.Matched, j.Offset, j.Uncertainty, j.Handshakes = len(pairs), off.offset, off.uncertainty, off.n
 	if len(pairs) < minMatches {
-		j.Problem = fmt.Sprintf("the captures share %s (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own", plural(len(pairs), "handshake attempt"))
+		j.Outcome = JoinNoOverlap
+		j.Problem = fmt.Sprintf("the captures share %s (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own", wording.Plural(len(pairs), "handshake attempt"))
 		j.Offset, j.Uncertainty = 0, 0
 		return
 	}
@@ -102,11 +135,27 @@ func joinCaptures(res *Result) {
 	namePAWSHosts(res, pairs)
 }
 
+// notPaired says why two captures that are not one client-side and one
+// server-side capture are not joined.
+func notPaired(a, b Capture) *Join {
+	j := &Join{Client: -1, Server: -1}
+	if a.Role == b.Role && a.Role != RoleUnknown {
+		how := ""
+		if a.RoleInferred || b.RoleInferred {
+			how = ", by their TTLs"
+		}
+		j.Outcome, j.Problem = JoinSameSide, fmt.Sprintf("both captures are %s-side%s; each is reported on its own", a.Role, how)
+		return j
+	}
+	j.Outcome, j.Problem = JoinSideUnknown, "a join needs one client-side and one server-side capture, and the TTLs do not tell which is which; each is reported on its own"
+	return j
+}
+
 // serverSideKinds are the findings about the server's kernel that the client
 // capture can only guess at: a SYN-ACK lost on the way back looks to the
 // client like an accept queue that ignored its ACK. With the server capture
 // joined, its models decide these, and the client capture's guesses go.
-var serverSideKinds = map[string]bool{
+var serverSideKinds = map[Kind]bool{
 	KindPerHostPAWS:         true,
 	KindAcceptQueueOverflow: true,
 	KindSYNQueueOverflow:    true,
@@ -119,19 +168,19 @@ var serverSideKinds = map[string]bool{
 // cause first (the server's kernel dropped it), else the path on which the
 // join saw it lost.
 func shareCauses(res *Result) {
-	if res.Join == nil {
+	if !res.Joined() {
 		return
 	}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
 		if a.Cause == KindPathDropToServer || a.Cause == KindPathDropToClient {
 			// Lost both ways: the cause is where it was lost first.
-			a.Cause = "none"
+			a.Cause = NoCause
 		}
-		if a.Peer < 0 || (a.Cause != "none" && a.Cause != KindSYNRetransmitDelay) {
+		if a.Peer < 0 || (a.Cause != NoCause && a.Cause != KindSYNRetransmitDelay) {
 			continue
 		}
-		if c := res.Attempts[a.Peer].Cause; a.Capture == res.Join.Client && c != "none" && c != KindSYNRetransmitDelay {
+		if c := res.Attempts[a.Peer].Cause; a.Capture == res.Join.Client && c != NoCause && c != KindSYNRetransmitDelay {
 			a.Cause = c
 			continue
 		}
@@ -288,7 +337,7 @@ func namePAWSHosts(res *Result, pairs []attemptPair) {
 		f.LockedOut = sortedKeys(n, func(a, b netip.Addr) int { return a.Compare(b) })
 		var parts []string
 		for _, h := range f.LockedOut {
-			parts = append(parts, fmt.Sprintf("%s (%s)", h, plural(n[h], "attempt")))
+			parts = append(parts, fmt.Sprintf("%s (%s)", h, wording.Plural(n[h], "attempt")))
 		}
 		f.Evidence = append(f.Evidence, "private hosts locked out, from the client capture: "+strings.Join(parts, ", "))
 		// The hosts behind the same public addresses that were never

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/syndiag/syndiag/flows"
 )
 
 // joined reads a client-side and a server-side capture and analyzes them
@@ -42,9 +44,9 @@ func TestJoinNATLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := map[string]string{} // "client isn tsval" → lost_at
+	want := map[string]LostAt{} // "client isn tsval" → lost_at
 	var shift float64
-	counts := map[string]int{}
+	counts := map[LostAt]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "\t")
@@ -53,8 +55,8 @@ func TestJoinNATLab(t *testing.T) {
 			shift, _ = strconv.ParseFloat(c[1], 64)
 		case strings.HasPrefix(c[0], "#") || c[0] == "client":
 		default:
-			want[c[0]+" "+c[2]+" "+c[3]] = c[5]
-			counts[c[5]]++
+			want[c[0]+" "+c[2]+" "+c[3]] = LostAt(c[5])
+			counts[LostAt(c[5])]++
 		}
 	}
 	j := res.Join
@@ -63,7 +65,7 @@ func TestJoinNATLab(t *testing.T) {
 	}
 	t.Logf("offset %.6f s (truth %.2f, error %.1f µs), uncertainty %.6f s, %d attempts matched, %d handshakes both ways",
 		j.Offset, shift, 1e6*math.Abs(j.Offset-shift), j.Uncertainty, j.Matched, j.Handshakes)
-	got := map[string]string{}
+	got := map[string]LostAt{}
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
 		if a.Capture != j.Client {
@@ -86,7 +88,7 @@ func TestJoinNATLab(t *testing.T) {
 		t.Errorf("%d SYN transmissions in the client capture, truth has %d", len(got), len(want))
 	}
 	t.Logf("%d SYN transmissions localized: %v", len(want), counts)
-	kinds := map[string]int{}
+	kinds := map[Kind]int{}
 	for _, f := range res.Findings {
 		kinds[f.Kind] = f.AffectedAttempts
 	}
@@ -156,7 +158,7 @@ func TestJoinPAWS(t *testing.T) {
 			if !ok {
 				t.Errorf("%s ISN %d SYN %d: not in truth.tsv", a.Client, a.ISN, k)
 			}
-			if want := map[bool]string{true: LostServer, false: LostNone}[d]; l != want {
+			if want := map[bool]LostAt{true: LostServer, false: LostNone}[d]; l != want {
 				t.Errorf("%s ISN %d SYN %d: lost_at %s, want %s", a.Client, a.ISN, k, l, want)
 			}
 			syns++
@@ -177,5 +179,58 @@ func TestJoinPAWS(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("locked-out hosts %v, want %v", got, want)
+	}
+}
+
+// TestJoinOutcome checks what analyze says of two captures: joined, or why
+// not, in the one sentence every view prints.
+func TestJoinOutcome(t *testing.T) {
+	lab, join := filepath.Join("..", "testdata", "lab"), filepath.Join("..", "testdata", "join")
+	read := func(path string, role Role) Input {
+		if path == "" {
+			// No attempts: nothing tells the capture's side.
+			return Input{Path: "empty.pcap", Role: role, Capture: &flows.Capture{}}
+		}
+		in := readInput(t, path)
+		in.Role = role
+		return in
+	}
+	tests := []struct {
+		desc         string
+		a, b         string
+		roleA, roleB Role // RoleUnknown: inferred
+		want         JoinOutcome
+		pair         bool
+		problem      string
+	}{
+		{"joined", filepath.Join(join, "nat-client.pcap"), filepath.Join(join, "nat-server.pcap"), RoleClient, RoleServer, Joined, true, ""},
+		{"no overlap", filepath.Join(join, "nat-client.pcap"), filepath.Join(lab, "established.pcap"), RoleClient, RoleServer, JoinNoOverlap, true,
+			"the captures share 0 handshake attempts (by ISN, server port and TCP timestamp): they do not overlap in time or hold different traffic, so each is reported on its own"},
+		{"both server-side, inferred", filepath.Join(lab, "closed-port.pcap"), filepath.Join(lab, "icmp-reject.pcap"), RoleUnknown, RoleUnknown, JoinSameSide, false,
+			"both captures are server-side, by their TTLs; each is reported on its own"},
+		{"both client-side, given", filepath.Join(lab, "closed-port-client.pcap"), filepath.Join(lab, "icmp-reject-client.pcap"), RoleClient, RoleClient, JoinSameSide, false,
+			"both captures are client-side; each is reported on its own"},
+		{"side unknown", filepath.Join(lab, "closed-port.pcap"), "", RoleUnknown, RoleUnknown, JoinSideUnknown, false,
+			"a join needs one client-side and one server-side capture, and the TTLs do not tell which is which; each is reported on its own"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			res := Analyze([]Input{read(tc.a, tc.roleA), read(tc.b, tc.roleB)})
+			j := res.Join
+			if j == nil {
+				t.Fatal("Join is nil for two captures")
+			}
+			if j.Outcome != tc.want || j.Problem != tc.problem || res.Joined() != (tc.want == Joined) {
+				t.Errorf("outcome %q, problem %q, joined %v; want %q, %q", j.Outcome, j.Problem, res.Joined(), tc.want, tc.problem)
+			}
+			if pair := j.Client >= 0 && j.Server >= 0; pair != tc.pair || (j.Client < 0) != (j.Server < 0) {
+				t.Errorf("client capture %d, server capture %d; want a pair: %v", j.Client, j.Server, tc.pair)
+			}
+			for _, q := range res.AcceptQueues {
+				if res.Joined() && q.Capture == j.Client {
+					t.Errorf("an accept queue modelled in the joined client capture: %s", q.Server)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // localize says, for every SYN transmission of a client-side attempt, where
@@ -24,7 +26,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 		}
 		sm := matchSYNs(c, s, off, true)
 		am := matchSYNACKs(c, s, off, true)
-		c.SYNLostAt = make([]string, len(c.SYNs))
+		c.SYNLostAt = make([]LostAt, len(c.SYNs))
 		for i, k := range sm {
 			c.SYNLostAt[i] = synFate(s, k, am)
 		}
@@ -40,7 +42,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 		c.LostAt = LostUnknown
 		// Unseen at the server while it was capturing: lost on the way in.
 		if t := c.FirstSYN() + off; t >= srv.First && t <= srv.Last {
-			c.SYNLostAt = make([]string, len(c.SYNs))
+			c.SYNLostAt = make([]LostAt, len(c.SYNs))
 			for k := range c.SYNLostAt {
 				c.SYNLostAt[k] = LostClientToServer
 			}
@@ -50,7 +52,7 @@ func localize(res *Result, j *Join, pairs []attemptPair, cl []int) {
 }
 
 // synFate says where the client SYN that is the server's SYN k (or -1) died.
-func synFate(s *Attempt, k int, am []int) string {
+func synFate(s *Attempt, k int, am []int) LostAt {
 	if k < 0 {
 		return LostClientToServer
 	}
@@ -83,7 +85,7 @@ func synFate(s *Attempt, k int, am []int) string {
 	return LostServer
 }
 
-func attemptFate(syns []string) string {
+func attemptFate(syns []LostAt) LostAt {
 	for _, f := range syns {
 		if f != LostNone {
 			return f
@@ -95,7 +97,7 @@ func attemptFate(syns []string) string {
 // pathFindings reports the SYNs and SYN-ACKs lost between the two captures.
 func pathFindings(res *Result, j *Join) []Finding {
 	var out []Finding
-	for _, dir := range []string{LostClientToServer, LostServerToClient} {
+	for _, dir := range []LostAt{LostClientToServer, LostServerToClient} {
 		var idx []int
 		hosts := map[netip.Addr]int{}
 		n := 0
@@ -134,19 +136,19 @@ func pathFindings(res *Result, j *Join) []Finding {
 		}
 		var hs []string
 		for _, h := range sortedKeys(hosts, func(a, b netip.Addr) int { return a.Compare(b) }) {
-			hs = append(hs, fmt.Sprintf("%s (%s)", h, plural(hosts[h], "attempt")))
+			hs = append(hs, fmt.Sprintf("%s (%s)", h, wording.Plural(hosts[h], "attempt")))
 		}
 		f := Finding{Kind: KindPathDropToServer, Severity: Warning, Confidence: 0.9, Capture: j.Client,
 			AffectedAttempts: len(idx), AffectedSources: len(hosts), attempts: idx}
-		span := fmt.Sprintf("between %s and %s (client clock)", Clock(first), Clock(last))
+		span := fmt.Sprintf("between %s and %s (client clock)", wording.Clock(first), wording.Clock(last))
 		if dir == LostClientToServer {
-			f.Summary = fmt.Sprintf("%s left the client but never reached the server capture", plural(n, "SYN"))
-			f.Evidence = []string{fmt.Sprintf("%s seen in the client capture and not in the server capture, %s", plural(n, "SYN transmission"), span)}
+			f.Summary = fmt.Sprintf("%s left the client but never reached the server capture", wording.Plural(n, "SYN"))
+			f.Evidence = []string{fmt.Sprintf("%s seen in the client capture and not in the server capture, %s", wording.Plural(n, "SYN transmission"), span)}
 			f.Recommendation = "Something between the two capture points drops SYNs on the way in: a firewall or NAT (conntrack table full, rate limit), a load balancer or a lossy link. Check the drop counters of each hop (iptables -L -v -x, conntrack -S, interface errors)."
 		} else {
 			f.Kind = KindPathDropToClient
-			f.Summary = fmt.Sprintf("%s reached the server, which answered, but the SYN-ACK never reached the client", plural(n, "SYN"))
-			f.Evidence = []string{fmt.Sprintf("%s answered by SYN-ACKs seen in the server capture and not in the client capture, %s", plural(n, "SYN transmission"), span)}
+			f.Summary = fmt.Sprintf("%s reached the server, which answered, but the SYN-ACK never reached the client", wording.Plural(n, "SYN"))
+			f.Evidence = []string{fmt.Sprintf("%s answered by SYN-ACKs seen in the server capture and not in the client capture, %s", wording.Plural(n, "SYN transmission"), span)}
 			f.Recommendation = "Something between the two capture points drops SYN-ACKs on the way back: asymmetric routing, a stateful firewall or NAT that did not see the SYN, or a lossy link. Check the return path's drop counters."
 		}
 		f.Evidence = append(f.Evidence, "client hosts affected: "+strings.Join(hs, ", "))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows"
 )
 
@@ -41,6 +42,7 @@ func (v *view) findings() []Finding {
 	add(v.synQueue(claimed))
 	add(v.halfOpen(claimed))
 	paws := v.perHostPAWS(claimed)
+	v.paws = paws.replay
 	add(paws.finding)
 	add(v.refused(claimed))
 	add(v.icmpUnreachable(claimed))
@@ -98,6 +100,11 @@ func answerTimes(a *flows.Attempt, synacks bool) []int64 {
 	return out
 }
 
+// SYNsAnswered says, for each SYN transmission of the attempt, whether
+// something answered it (a SYN-ACK, a RST or ICMP error from the server's
+// side, a bare ACK) before the next transmission.
+func (a *Attempt) SYNsAnswered() []bool { return synAnswered(a) }
+
 // lostSYNs says, for each SYN transmission of an attempt, whether it was
 // lost: nothing answered it before the next transmission, or, for the last
 // one, before the capture had run minRTO past it. A server answers a SYN at
@@ -145,10 +152,10 @@ func (v *view) refused(claimed map[int]bool) *Finding {
 		servers = append(servers, s.String())
 		a := v.at(idx[0])
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s to %s from %s answered with RST; e.g. %s at %s, RST %s after the SYN",
-			plural(len(idx), "attempt"), s, plural(countSources(v.res, idx), "client address"), a.Client, Clock(a.FirstSYN()), Since(firstServerRST(a)-a.FirstSYN())))
+			wording.Plural(len(idx), "attempt"), s, wording.Plural(countSources(v.res, idx), "client address"), a.Client, wording.Clock(a.FirstSYN()), wording.Interval(time.Duration(firstServerRST(a)-a.FirstSYN()))))
 	}
 	slices.Sort(f.attempts)
-	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", plural(len(f.attempts), "connection"), strings.Join(firstN(servers, 4), ", "))
+	f.Summary = fmt.Sprintf("%s refused with RST by %s: nothing was listening there", wording.Plural(len(f.attempts), "connection"), strings.Join(firstN(servers, 4), ", "))
 	if len(f.Evidence) > 6 {
 		n := len(f.Evidence) - 5
 		f.Evidence = append(f.Evidence[:5], fmt.Sprintf("and refusals by %d more endpoints", n))
@@ -216,11 +223,11 @@ func (v *view) icmpUnreachable(claimed map[int]bool) *Finding {
 		} else {
 			routing = true
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s answered by ICMP %s from %s (%s); e.g. %s → %s at %s", plural(len(idx), "attempt"), meaning, e.Reporter, why, a.Client, a.Server, Clock(a.FirstSYN())))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s answered by ICMP %s from %s (%s); e.g. %s → %s at %s", wording.Plural(len(idx), "attempt"), meaning, e.Reporter, why, a.Client, a.Server, wording.Clock(a.FirstSYN())))
 	}
 	slices.Sort(f.attempts)
 	f.attempts = slices.Compact(f.attempts)
-	f.Summary = fmt.Sprintf("%s rejected with ICMP errors", plural(len(f.attempts), "connection"))
+	f.Summary = fmt.Sprintf("%s rejected with ICMP errors", wording.Plural(len(f.attempts), "connection"))
 	switch {
 	case firewall && !routing:
 		f.Summary += " by a firewall REJECT rule"
@@ -278,10 +285,10 @@ func (v *view) staleTimeWait() *Finding {
 		}
 	}
 	f := &Finding{Kind: KindStaleTimeWait, Severity: Warning, Confidence: 0.9, attempts: idx}
-	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", plural(len(idx), "connection"))
-	e := fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d)", a.Client, a.Server, Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1)
+	f.Summary = fmt.Sprintf("%s hit a 4-tuple the server still held: it answered the SYN with a bare ACK", wording.Plural(len(idx), "connection"))
+	e := fmt.Sprintf("e.g. %s → %s at %s: SYN answered by an ACK (ack %d, not ISN+1 = %d)", a.Client, a.Server, wording.Clock(a.FirstSYN()), a.AckAnswers[0].Ack, a.ISN+1)
 	if resyn, ok := reSYN(a); ok {
-		e += fmt.Sprintf("; the client answered it with a RST and sent its SYN again %s after that: a re-SYN armed at TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process), which costs milliseconds, not a retransmission timeout", Since(resyn))
+		e += fmt.Sprintf("; the client answered it with a RST and sent its SYN again %s after that: a re-SYN armed at TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process), which costs milliseconds, not a retransmission timeout", wording.Interval(time.Duration(resyn)))
 	} else {
 		e += "; a Linux client answers it with a RST and sends its SYN again a few milliseconds later (TCP_TIMEOUT_MIN, tcp_rcv_synsent_state_process): the cost is small unless the server keeps answering with ACKs"
 	}
@@ -350,11 +357,11 @@ func (v *view) retransmissionDelay() *Finding {
 			worst = v.at(i)
 		}
 	}
-	f.Summary = fmt.Sprintf("%s of %d (%s) connected only after SYN retransmissions, up to %.1f s late", plural(len(idx), "connection"), answered, pct(len(idx), answered), worst.ConnectTime)
+	f.Summary = fmt.Sprintf("%s of %d (%s) connected only after SYN retransmissions, up to %.1f s late", wording.Plural(len(idx), "connection"), answered, wording.PercentFine(len(idx), answered), worst.ConnectTime)
 	for _, n := range sortedKeys(extra, cmp.Compare[int]) {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", plural(extra[n], "connection"), plural(n, "retransmission")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s needed %s", wording.Plural(extra[n], "connection"), wording.Plural(n, "retransmission")))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, Clock(worst.FirstSYN()), worst.SYNOffsets(), worst.ConnectTime, worst.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("slowest: %s → %s at %s, SYNs at %s s, connected after %.3f s (%s)", worst.Client, worst.Server, wording.Clock(worst.FirstSYN()), worst.SYNOffsets(), worst.ConnectTime, worst.Schedule))
 	f.Recommendation = "Each lost SYN costs the client its retransmission timeout (1 s, then 2, 4, … on Linux). The findings above say where the SYNs were lost; if none does, they were lost on the path: compare with a capture on the other side."
 	return f
 }
@@ -412,13 +419,13 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 	if gaveUp+trying == 0 {
 		f.Severity = Warning
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer: %s", plural(syns, "SYN transmission"), plural(len(idx), "attempt"), attemptFates(gaveUp, trying, other)))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s of %s got no answer: %s", wording.Plural(syns, "SYN transmission"), wording.Plural(len(idx), "attempt"), attemptFates(gaveUp, trying, other)))
 	if len(neverAnswered) > 0 && len(neverAnswered) < len(answeredSources)+len(neverAnswered) && len(answeredSources) > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("never answered: %s, while %s connected: a rule that matches the former", strings.Join(firstN(neverAnswered, 5), ", "), plural(len(answeredSources), "other source")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("never answered: %s, while %s connected: a rule that matches the former", strings.Join(firstN(neverAnswered, 5), ", "), wording.Plural(len(answeredSources), "other source")))
 	}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, Clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("e.g. %s → %s at %s: SYNs at %s s, nothing came back (%s)", a.Client, a.Server, wording.Clock(a.FirstSYN()), a.SYNOffsets(), a.Schedule))
 	if s := a.Schedule; s.GaveUp && len(s.SynRetries) > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", plural(len(a.SYNs), "SYN"), joinInts(s.SynRetries)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the client gave up after %s: a Linux client with net.ipv4.tcp_syn_retries=%s does that", wording.Plural(len(a.SYNs), "SYN"), wording.Or(s.SynRetries)))
 	}
 	f.Evidence = append(f.Evidence, "no per-host PAWS, accept-queue or SYN-queue pattern explains these SYNs")
 	servers := map[netip.Addr]bool{}
@@ -430,24 +437,24 @@ func (v *view) silentDrop(claimed map[int]bool) *Finding {
 		// Many servers that do not answer: a client's (or a gateway's)
 		// view of peers that are down or filtered, not one server dropping.
 		f.Severity, f.Confidence = Warning, 0.6
-		f.Summary = fmt.Sprintf("%s to %d different server addresses got no answer", plural(syns, "SYN"), len(servers))
+		f.Summary = fmt.Sprintf("%s to %d different server addresses got no answer", wording.Plural(syns, "SYN"), len(servers))
 		f.Recommendation = "So many servers not answering is the client's side of the story: peers that are offline, filtered, or unreachable from this network (check the client's route and egress firewall). If these are your servers, capture on one of them to see whether the SYNs arrive."
 	case loopback(v, idx):
 		f.Confidence = 0.6
-		f.Summary = fmt.Sprintf("%s on the loopback interface got no answer: the host's own stack or firewall dropped them", plural(syns, "SYN"))
+		f.Summary = fmt.Sprintf("%s on the loopback interface got no answer: the host's own stack or firewall dropped them", wording.Plural(syns, "SYN"))
 		f.Evidence = append(f.Evidence, "client and server are the same host: no network lies between them, so the SYNs died in that host's kernel")
 		f.Recommendation = "On one host, a burst of connections overflowing the listener's backlog is the usual cause: check `nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop` and `ss -lnt` (Recv-Q against Send-Q), and raise the application's listen() backlog and net.core.somaxconn; otherwise a firewall rule on lo (`iptables -L -v -n`, `nft list ruleset`)."
 	case v.c.Role == RoleServer:
 		f.Confidence = 0.8
-		f.Summary = fmt.Sprintf("%s reached the server's capture point and got no answer: dropped silently after it", plural(syns, "SYN"))
+		f.Summary = fmt.Sprintf("%s reached the server's capture point and got no answer: dropped silently after it", wording.Plural(syns, "SYN"))
 		f.Recommendation = "Something on the server drops these SYNs after tcpdump saw them: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`: watch which counter grows), a full conntrack table (`dmesg | grep conntrack`, `conntrack -S`), reverse-path filtering (net.ipv4.conf.*.rp_filter with asymmetric routes), or a listener bound elsewhere behind a DROP policy. `netstat -s` shows whether the TCP stack itself dropped them (\"SYNs to LISTEN sockets dropped\")."
 	case v.c.Role == RoleClient:
 		f.Confidence = 0.5
-		f.Summary = fmt.Sprintf("%s left the client and nothing came back", plural(syns, "SYN"))
+		f.Summary = fmt.Sprintf("%s left the client and nothing came back", wording.Plural(syns, "SYN"))
 		f.Recommendation = "From the client's side alone, the SYN may have been lost on the way, dropped at the server, or its SYN-ACK lost on the way back. Take a capture on the server at the same time and run `syndiag analyze --client CLIENT.pcap --server SERVER.pcap`."
 	default:
 		f.Confidence = 0.6
-		f.Summary = fmt.Sprintf("%s got no answer", plural(syns, "SYN"))
+		f.Summary = fmt.Sprintf("%s got no answer", wording.Plural(syns, "SYN"))
 		f.Recommendation = "If this capture was taken on the server, something there drops the SYNs after tcpdump: a firewall DROP rule (`iptables -L -v -n`, `nft list ruleset`), a full conntrack table (`conntrack -S`), rp_filter. If it was taken elsewhere, they may have been lost on the path: capture on both sides."
 	}
 	return f
@@ -481,24 +488,6 @@ func attemptFates(gaveUp, trying, connected int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Clock formats a capture time for a sentence: "15:04:05.000" (UTC).
-func Clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
-
-// Since formats a short interval for a sentence: "35 µs", "2.1 ms", "230
-// ms", "3.1 s".
-func Since(ns int64) string {
-	d := time.Duration(ns)
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%d µs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
-}
-
 // SYNOffsets lists when the attempt's SYNs were sent, in seconds after the
 // first: "+0, 1.0, 3.0", cut after a dozen.
 func (a *Attempt) SYNOffsets() string {
@@ -512,14 +501,6 @@ func (a *Attempt) SYNOffsets() string {
 		fmt.Fprintf(&b, ", %.1f", float64(s.Time-a.SYNs[0].Time)/1e9)
 	}
 	return b.String()
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = fmt.Sprint(x)
-	}
-	return strings.Join(s, " or ")
 }
 
 func firstN(s []string, n int) []string {

@@ -3,11 +3,12 @@ package analyze
 import (
 	"cmp"
 	"fmt"
-
-	"github.com/syndiag/syndiag/flows"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
+	"github.com/syndiag/syndiag/flows"
 )
 
 // Constants of the per-host PAWS rule (include/net/tcp.h).
@@ -26,6 +27,8 @@ type pawsReplay struct {
 	stamps                                       int // TIME_WAIT stamps stored
 	// dropped holds the SYNs the rule drops, as (attempt, transmission).
 	dropped map[[2]int]bool
+	// replay is every stamp and decision, explained SYNs' too.
+	replay PAWSReplay
 }
 
 type pawsEvent struct {
@@ -61,17 +64,17 @@ type pawsMetric struct {
 // Only SYNs the rule drops and that indeed got no answer count for it; a
 // non-monotonic TSval alone proves nothing, as modern kernels randomise
 // timestamp offsets and do not have this rule.
+//
+// The rule's decision on a SYN does not depend on what explains it, so the
+// same pass decides every SYN with a timestamp for the record the reports
+// draw (PAWSReplay).
 func (v *view) perHostPAWS(explained map[int]bool) pawsReplay {
-	return v.replayPAWS(explained, nil)
-}
-
-// replayPAWS is perHostPAWS that also records, when trace is not nil, every
-// stamp and every decision of the replay, for the charts (see ReplayPAWS).
-func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay {
 	var r pawsReplay
+	var rec pawsRecord
 	if v.c.Role == RoleClient {
 		// The rule keys on the address the server sees, which a NAT hides
 		// from the client's side.
+		r.replay = PAWSReplay{Capture: v.idx, Scope: PAWSClientSide}
 		return r
 	}
 	var events []pawsEvent
@@ -103,23 +106,24 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			stored := !ok || int32(tm.ts-e.tsval) <= 0 || now-tm.stamp > tcpPAWSMSL && tm.stamp <= stamp
 			if stored {
 				metrics[e.ip] = pawsMetric{ts: e.tsval, stamp: stamp, from: e.attempt}
+				rec.stamp(e)
 			}
-			trace.stamp(e, stored)
 			continue
 		}
+		inForce := ok && now-tm.stamp < tcpPAWSMSL
+		drop := inForce && int32(tm.ts-e.tsval) > tcpPAWSWindow
+		unanswered := !answered[e.attempt][e.syn]
+		rec.decide(e, !unanswered, inForce, drop, tm.ts)
 		if explained[e.attempt] {
 			continue // another mechanism explains this attempt's SYNs
 		}
 		r.syns++
-		drop := ok && now-tm.stamp < tcpPAWSMSL && int32(tm.ts-e.tsval) > tcpPAWSWindow
-		trace.decide(e, drop, ok && now-tm.stamp < tcpPAWSMSL, tm.ts)
 		if drop {
 			if r.dropped == nil {
 				r.dropped = map[[2]int]bool{}
 			}
 			r.dropped[[2]int{e.attempt, e.syn}] = true
 		}
-		unanswered := !answered[e.attempt][e.syn]
 		switch {
 		case drop && unanswered:
 			r.predicted++
@@ -133,7 +137,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			if example == "" {
 				a, c := v.at(e.attempt), v.at(tm.from)
 				example = fmt.Sprintf("e.g. at %s the SYN from %s (TSval %d) came %d s after the server closed %s → %s and stored TSval %d for %s: %d ticks behind it, inside the 60 s window, so the kernel dropped it — and no SYN-ACK followed",
-					Clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
+					wording.Clock(e.t), a.Client, e.tsval, now-tm.stamp, c.Client, c.Server, tm.ts, e.ip, int32(tm.ts-e.tsval))
 			}
 		case drop:
 			r.predicted++
@@ -142,6 +146,7 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 			r.falseNeg++
 		}
 	}
+	r.replay = rec.result(v.idx)
 	// The rule must predict the drops (precision) and the drops must be the
 	// rule's (recall): per-connection random offsets put half of all SYNs
 	// "behind" a stamp, so drops of another cause would match it by chance
@@ -159,10 +164,10 @@ func (v *view) replayPAWS(explained map[int]bool, trace *PAWSReplay) pawsReplay 
 	for _, ip := range sortedKeys(perSource, netip.Addr.Compare) {
 		srcs = append(srcs, fmt.Sprintf("%s (%d)", ip, perSource[ip]))
 	}
-	f.Summary = fmt.Sprintf("per-host PAWS (tcp_tw_recycle) dropped %s from %s: the server remembers the last timestamp per client address, and hosts sharing that address with a clock behind are locked out for up to 60 s", plural(r.truePos, "SYN"), strings.Join(firstN(srcs, 4), ", "))
+	f.Summary = fmt.Sprintf("per-host PAWS (tcp_tw_recycle) dropped %s from %s: the server remembers the last timestamp per client address, and hosts sharing that address with a clock behind are locked out for up to 60 s", wording.Plural(r.truePos, "SYN"), strings.Join(firstN(srcs, 4), ", "))
 	f.Evidence = append(f.Evidence,
 		fmt.Sprintf("replaying the kernel rule (tcp_remember_stamp when the server closes first, tcp_peer_is_proven on each SYN) over %s with timestamps and %d TIME_WAIT stamps: predicted %d of %d dropped SYNs, %d false drops (precision %.2f, recall %.2f)",
-			plural(r.syns, "SYN"), r.stamps, r.truePos, r.truePos+r.falseNeg, r.falsePos, precision, recall),
+			wording.Plural(r.syns, "SYN"), r.stamps, r.truePos, r.truePos+r.falseNeg, r.falsePos, precision, recall),
 		example)
 	f.Recommendation = "This rule exists only in kernels before 4.12 with net.ipv4.tcp_tw_recycle=1 and net.ipv4.tcp_timestamps=1. Check: `sysctl net.ipv4.tcp_tw_recycle` (1), `uname -r` (< 4.12), `netstat -s | grep 'passive connections rejected because of time stamp'` growing. Fix: set net.ipv4.tcp_tw_recycle=0 (and remove it from /etc/sysctl.*). Do not disable timestamps instead: they protect against wrapped sequence numbers and make RTT measurement work."
 	r.finding = f

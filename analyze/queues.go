@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows"
 )
 
@@ -258,24 +259,24 @@ func (v *view) acceptQueueAt(server netip.AddrPort, ignored, reset []int, claime
 	}
 	f.Confidence = round2(conf)
 	t0 := slices.Min(events) - v.oneWayDelay(server) // in the capture's own time
-	f.Summary = fmt.Sprintf("the listener's accept queue overflowed: the application did not accept() connections fast enough, so the kernel dropped %s and %s", plural(syns, "SYN"), describeOverflow(len(ignored), len(reset)))
+	f.Summary = fmt.Sprintf("the listener's accept queue overflowed: the application did not accept() connections fast enough, so the kernel dropped %s and %s", wording.Plural(syns, "SYN"), describeOverflow(len(ignored), len(reset)))
 	if fitted && fit.capacity <= capacity {
 		f.Evidence = append(f.Evidence, fitEvidence(fit))
 	}
 	if len(ignored) > 0 {
 		a := v.at(ignored[0])
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: the client sent its third ACK but the server retransmitted its SYN-ACK anyway (the ACK was dropped because the queue was full; net.ipv4.tcp_abort_on_overflow=0); e.g. %s → %s, ACK at %s, SYN-ACKs at %s",
-			plural(len(ignored), "handshake"), a.Client, a.Server, Clock(a.ThirdACK), synackOffsets(a)))
+			wording.Plural(len(ignored), "handshake"), a.Client, a.Server, wording.Clock(a.ThirdACK), synackOffsets(a)))
 	}
 	if len(reset) > 0 {
 		a := v.at(reset[0])
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", plural(len(reset), "handshake"), a.Client, a.Server, Clock(a.ThirdACK)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s reset by the server right after the client's third ACK (net.ipv4.tcp_abort_on_overflow=1); e.g. %s → %s at %s", wording.Plural(len(reset), "handshake"), a.Client, a.Server, wording.Clock(a.ThirdACK)))
 	}
 	if syns > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %s got no answer: a full queue drops SYNs from every client alike", plural(len(ps), "burst"), plural(syns, "SYN"), plural(len(sources), "source")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("in the same %s, %s from %s got no answer: a full queue drops SYNs from every client alike", wording.Plural(len(ps), "burst"), wording.Plural(syns, "SYN"), wording.Plural(len(sources), "source")))
 	}
 	if capacity > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", Clock(t0), capacity, capacity, max(capacity-1, 0), fmtSeconds(periodsLength(ps))))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("when the first overflow showed (%s), %d completed handshakes were waiting for the application (no reply from the server yet): the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all", wording.Clock(t0), capacity, capacity, max(capacity-1, 0), wording.Seconds(periodsLength(ps))))
 	}
 	f.Recommendation = acceptQueueAdvice
 	if v.c.Role == RoleClient {
@@ -305,10 +306,10 @@ func (v *view) acceptQueueFullAtSYN(server netip.AddrPort, fit queueFit, ps []pe
 		conf -= 0.1
 	}
 	f.Confidence = round2(conf)
-	f.Summary = fmt.Sprintf("the listener's accept queue was full: the application stopped accept()ing connections, so the kernel dropped %s from %s without answering them", plural(syns, "SYN"), plural(len(sources), "source"))
+	f.Summary = fmt.Sprintf("the listener's accept queue was full: the application stopped accept()ing connections, so the kernel dropped %s from %s without answering them", wording.Plural(syns, "SYN"), wording.Plural(len(sources), "source"))
 	f.Evidence = append(f.Evidence, fitEvidence(fit))
 	f.Evidence = append(f.Evidence, fmt.Sprintf("when the first SYN went unanswered (%s), %d completed handshakes were waiting for the application: the accept queue holds about %d, so the listen backlog is about %d — the kernel uses min(backlog, net.core.somaxconn) and drops once the queue holds one more than that; it stayed full for %s in all",
-		Clock(fit.firstLost), fit.capacity, fit.capacity, max(fit.capacity-1, 0), fmtSeconds(periodsLength(v.withLostSYNs(ps, dropped)))))
+		wording.Clock(fit.firstLost), fit.capacity, fit.capacity, max(fit.capacity-1, 0), wording.Seconds(periodsLength(v.withLostSYNs(ps, dropped)))))
 	f.Evidence = append(f.Evidence, "a SYN that finds the accept queue full is dropped in tcp_conn_request (sk_acceptq_is_full) before any SYN-ACK, so no third ACK is ignored and nothing but unanswered SYNs shows: the form a firewall drop is mistaken for, told apart by the waiting handshakes and by drops that start and end with them")
 	if v.c.Role == RoleClient {
 		f.Evidence = append(f.Evidence, "seen from the client's side: the waiting requests and the unanswered SYNs are the clients' own; a capture at the server, or its ListenOverflows counter, settles it")
@@ -345,7 +346,7 @@ func (v *view) withLostSYNs(ps []period, idx []int) []period {
 // fitEvidence says how the lost SYNs line up with the waiting handshakes.
 func fitEvidence(fit queueFit) string {
 	s := fmt.Sprintf("%d of %d unanswered SYNs came while %d or more completed handshakes were waiting for the application (their requests unanswered, for up to %s), and %d of %d answered SYNs came while fewer waited: the drops start and end with the queue",
-		fit.lostFull, fit.lost, fit.capacity, Since(fit.waitedMax), fit.answered-fit.answeredFull, fit.answered)
+		fit.lostFull, fit.lost, fit.capacity, wording.Interval(time.Duration(fit.waitedMax)), fit.answered-fit.answeredFull, fit.answered)
 	if fit.answeredFull > 0 {
 		s += fmt.Sprintf(" (the other %d came while the model counted more than the queue holds: it counts a handshake until the server's first reply, a little after accept(), and runs high when a burst is accepted at once)", fit.answeredFull)
 	}
@@ -367,11 +368,11 @@ func queueCapacity(steps []queueStep, full []int64) int {
 func describeOverflow(ignored, reset int) string {
 	switch {
 	case ignored > 0 && reset > 0:
-		return fmt.Sprintf("ignored %s and reset %s", plural(ignored, "completed handshake"), plural(reset, "more"))
+		return fmt.Sprintf("ignored %s and reset %s", wording.Plural(ignored, "completed handshake"), wording.Plural(reset, "more"))
 	case reset > 0:
-		return fmt.Sprintf("reset %s", plural(reset, "completed handshake"))
+		return fmt.Sprintf("reset %s", wording.Plural(reset, "completed handshake"))
 	}
-	return fmt.Sprintf("ignored the final ACK of %s", plural(ignored, "completed handshake"))
+	return fmt.Sprintf("ignored the final ACK of %s", wording.Plural(ignored, "completed handshake"))
 }
 
 // periodsLength sums the lengths of periods that ended.
@@ -466,9 +467,9 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 	f.attempts = slices.Compact(f.attempts)
 	from, to := slices.Min(times), slices.Max(times)
 	f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %d source addresses between %s and %s sent one SYN each and nothing else: %d left half-open (SYN-ACK sent, never acknowledged), %d unanswered — the signature of a SYN flood from spoofed sources",
-		plural(len(flood), "attempt"), len(srcs), Clock(from), Clock(to), half, unanswered))
+		wording.Plural(len(flood), "attempt"), len(srcs), wording.Clock(from), wording.Clock(to), half, unanswered))
 	if queued > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which held at most %d of them at one time — its size, the listen backlog plus one", plural(queued, "half-open handshake"), v.mostQueued(flood)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s had their SYN-ACK retransmitted: they sat in the SYN queue, which held at most %d of them at one time — its size, the listen backlog plus one", wording.Plural(queued, "half-open handshake"), v.mostQueued(flood)))
 	}
 	if cookies {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d SYN-ACKs were never retransmitted although the capture went on: the server kept no state for them, i.e. it answered with SYN cookies", cookieLike))
@@ -477,7 +478,7 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d flood SYNs got no SYN-ACK at all: the SYN queue was full and SYN cookies were off", unanswered))
 	}
 	if syns > 0 {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %s (they retransmitted) got no answer", plural(syns, "SYN"), plural(len(dsrcs), "real client")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("meanwhile %s from %s (they retransmitted) got no answer", wording.Plural(syns, "SYN"), wording.Plural(len(dsrcs), "real client")))
 	}
 	switch {
 	case syns > 0 || unanswered > 0 && !cookies:
@@ -485,15 +486,15 @@ func (v *view) synQueue(claimed map[int]bool) *Finding {
 		if syns == 0 {
 			f.Confidence = 0.75
 		}
-		f.Summary = fmt.Sprintf("SYN queue overflow: a flood of %s from %d sources filled the server's SYN queue; with no SYN cookies, %s from real clients were dropped", plural(len(flood), "SYN"), len(srcs), plural(syns, "SYN"))
+		f.Summary = fmt.Sprintf("SYN queue overflow: a flood of %s from %d sources filled the server's SYN queue; with no SYN cookies, %s from real clients were dropped", wording.Plural(len(flood), "SYN"), len(srcs), wording.Plural(syns, "SYN"))
 		f.Recommendation = "Turn SYN cookies on (net.ipv4.tcp_syncookies=1, the default), so a full SYN queue answers with cookies instead of dropping; a larger listen backlog and net.ipv4.tcp_max_syn_backlog only buy time. Check `netstat -s` (\"SYNs to LISTEN sockets dropped\") and `nstat -az TcpExtListenDrops TcpExtTCPReqQFullDrop`. Filter the flood upstream if it is an attack."
 	case cookies:
 		f.Severity, f.Confidence = Warning, 0.8
-		f.Summary = fmt.Sprintf("SYN flood absorbed by SYN cookies: %s from %d sources, and real clients were still answered", plural(len(flood), "SYN"), len(srcs))
+		f.Summary = fmt.Sprintf("SYN flood absorbed by SYN cookies: %s from %d sources, and real clients were still answered", wording.Plural(len(flood), "SYN"), len(srcs))
 		f.Recommendation = "Cookies kept the service up. A cookie carries window scaling and SACK only inside the TCP timestamp, so keep net.ipv4.tcp_timestamps=1; filter the flood upstream, and watch `nstat -az TcpExtSyncookiesSent TcpExtSyncookiesRecv TcpExtSyncookiesFailed TcpExtTCPReqQFullDoCookies`."
 	default:
 		f.Severity, f.Confidence = Warning, 0.6
-		f.Summary = fmt.Sprintf("%s from %d sources that never went past the SYN-ACK: a SYN flood, or SYN-ACKs lost on the way back", plural(len(flood), "attempt"), len(srcs))
+		f.Summary = fmt.Sprintf("%s from %d sources that never went past the SYN-ACK: a SYN flood, or SYN-ACKs lost on the way back", wording.Plural(len(flood), "attempt"), len(srcs))
 		f.Recommendation = "If the sources are spoofed, filter the flood upstream and keep net.ipv4.tcp_syncookies=1; if they are real clients, their SYN-ACKs are lost on the way back: capture at the client side too."
 	}
 	return f

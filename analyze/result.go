@@ -62,8 +62,8 @@ type Attempt struct {
 	// after), or -1.
 	RetryOf int
 	// Cause is the kind of the finding that explains the attempt's failure
-	// or delay, or "none".
-	Cause string
+	// or delay, or NoCause.
+	Cause Kind
 
 	// With a client and a server capture joined (see Join): Peer is the
 	// index in Result.Attempts of the same attempt in the other capture, or
@@ -72,8 +72,8 @@ type Attempt struct {
 	// SYNLostAt the same per SYN transmission, for client-side attempts.
 	Peer         int
 	ClientSeenAs netip.AddrPort
-	LostAt       string
-	SYNLostAt    []string
+	LostAt       LostAt
+	SYNLostAt    []LostAt
 }
 
 // Retransmissions is the number of SYNs sent after the first.
@@ -102,8 +102,18 @@ type Result struct {
 	Findings []Finding // ranked, most severe first
 	// Evidence is the host evidence AnalyzeWithEvidence was given, or nil.
 	Evidence *HostEvidence
+	// PAWS holds the per-host PAWS replay of each capture, in capture
+	// order.
+	PAWS []PAWSReplay
+	// AcceptQueues holds the accept-queue model of the busiest listeners
+	// of each capture (at most 3 each) that completed or lost handshakes,
+	// by capture, then as Servers lists them; none for a joined client
+	// capture.
+	AcceptQueues []AcceptQueue
 	// Join is set when one client-side and one server-side capture were
-	// given and joined (or found not to belong together: Join.Problem).
+	// given, joined or found not to belong together, and for any two
+	// captures, to say why they were not joined (Join.Outcome; see
+	// Joined).
 	Join *Join
 }
 
@@ -131,8 +141,10 @@ func Analyze(inputs []Input) *Result {
 		res.Servers = append(res.Servers, v.summarise()...)
 		res.Sources = append(res.Sources, v.sources()...)
 		res.Findings = append(res.Findings, v.findings()...)
+		res.PAWS = append(res.PAWS, v.paws)
 	}
 	joinCaptures(res)
+	res.AcceptQueues = acceptQueues(res)
 	for i := range res.Findings {
 		weigh(res, &res.Findings[i])
 	}
@@ -151,7 +163,7 @@ func explainDelays(res *Result) {
 		if f.Kind != KindSYNRetransmitDelay {
 			continue
 		}
-		by := map[string]int{}
+		by := map[Kind]int{}
 		for _, i := range f.attempts {
 			if c := res.Attempts[i].Cause; c != KindSYNRetransmitDelay {
 				by[c]++
@@ -162,7 +174,7 @@ func explainDelays(res *Result) {
 			continue
 		}
 		var parts []string
-		for _, k := range sortedKeys(by, strings.Compare) {
+		for _, k := range sortedKeys(by, cmp.Compare[Kind]) {
 			parts = append(parts, fmt.Sprintf("%d by %s", by[k], k))
 		}
 		f.Evidence = append(f.Evidence, "of these, explained: "+strings.Join(parts, ", "))
@@ -170,7 +182,7 @@ func explainDelays(res *Result) {
 }
 
 func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
-	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: "none"}
+	at := Attempt{Attempt: a, Capture: capture, ConnectTime: -1, InitialRTO: -1, RetryOf: -1, Peer: -1, Cause: NoCause}
 	if len(a.SYNACKs) > 0 {
 		at.ConnectTime = seconds(answeringSYNACK(a) - a.SYNs[0].Time)
 	}
@@ -196,8 +208,8 @@ func newAttempt(a *flows.Attempt, capture int, captureEnd int64) Attempt {
 		// or 255 is not Linux, whatever its timer looks like, and Linux's
 		// sysctls say nothing about it.
 		at.Schedule.SynRetries = nil
-		if strings.HasPrefix(at.Schedule.Stack, "Linux") {
-			at.Schedule.Stack = fmt.Sprintf("1 s initial RTO, doubling (initial TTL %d: not Linux)", ttl)
+		if strings.HasPrefix(string(at.Schedule.Stack), "Linux") {
+			at.Schedule.Stack = Stack(fmt.Sprintf("1 s initial RTO, doubling (initial TTL %d: not Linux)", ttl))
 		}
 	}
 	at.Outcome = classify(a, captureEnd, at.Schedule)
@@ -249,7 +261,7 @@ func assignCauses(res *Result) {
 				continue
 			}
 			for _, i := range f.attempts {
-				if res.Attempts[i].Cause == "none" {
+				if res.Attempts[i].Cause == NoCause {
 					res.Attempts[i].Cause = f.Kind
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // scanPorts is how many distinct ports of one server a source must try to
@@ -70,7 +72,7 @@ func (v *view) portScan() *Finding {
 		who = append(who, fmt.Sprintf("%s (%d ports)", ip, scan[ip]))
 	}
 	f.Summary = fmt.Sprintf("a port scan from %s: its %d unanswered and %d refused SYNs are closed and filtered ports, not a failing service", strings.Join(firstN(who, 3), ", "), unanswered, refused)
-	f.Evidence = append(f.Evidence, fmt.Sprintf("each of these sources tried %d or more ports of one server; %s of their %d attempts sent a single SYN: what a scanner does, not a client", scanPorts, pct(single, all), all))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("each of these sources tried %d or more ports of one server; %s of their %d attempts sent a single SYN: what a scanner does, not a client", scanPorts, wording.PercentFine(single, all), all))
 	f.Recommendation = "Nothing to fix for the clients of the service. If the scan is unexpected, find its source; the ports that answered with a SYN-ACK are the ones it found open."
 	return f
 }

@@ -55,9 +55,10 @@ func scenarioFigure(t *testing.T) func(scenario, file, metric string) string {
 func TestScenarios(t *testing.T) {
 	get := scenarioFigure(t)
 	type want struct {
-		kind, severity string
-		summary        []string // substrings of the summary
-		evidence       []string // substrings of some evidence line
+		kind     Kind
+		severity string
+		summary  []string // substrings of the summary
+		evidence []string // substrings of some evidence line
 	}
 	tests := []struct {
 		scenario, file string
@@ -127,11 +128,11 @@ func TestScenarios(t *testing.T) {
 			wants := tc.findings(tc.scenario, tc.file)
 			var kinds []string
 			for _, f := range res.Findings {
-				kinds = append(kinds, f.Kind)
+				kinds = append(kinds, string(f.Kind))
 			}
 			var wantKinds []string
 			for _, w := range wants {
-				wantKinds = append(wantKinds, w.kind)
+				wantKinds = append(wantKinds, string(w.kind))
 			}
 			if strings.Join(kinds, " ") != strings.Join(wantKinds, " ") {
 				t.Fatalf("findings %v, want %v", kinds, wantKinds)

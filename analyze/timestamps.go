@@ -3,6 +3,8 @@ package analyze
 import (
 	"fmt"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // nonMonotonicTimestamps reports, for information, the sources whose SYN
@@ -35,13 +37,13 @@ func (v *view) nonMonotonicTimestamps(paws pawsReplay) *Finding {
 	if n > 1 {
 		verb = "show"
 	}
-	f.Summary = fmt.Sprintf("%s %s several TCP timestamp clocks: hosts behind a NAT — harmless unless the server runs tcp_tw_recycle", plural(n, "source address"), verb)
+	f.Summary = fmt.Sprintf("%s %s several TCP timestamp clocks: hosts behind a NAT — harmless unless the server runs tcp_tw_recycle", wording.Plural(n, "source address"), verb)
 	f.Evidence = append(f.Evidence, lines...)
 	if n > len(lines) {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("and %d more", n-len(lines)))
 	}
 	if risky {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("the per-host PAWS rule of kernels < 4.12 with tcp_tw_recycle=1 would have dropped %s here, but the server answered %d of them: it does not apply that rule", plural(paws.predicted, "SYN"), paws.falsePos))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the per-host PAWS rule of kernels < 4.12 with tcp_tw_recycle=1 would have dropped %s here, but the server answered %d of them: it does not apply that rule", wording.Plural(paws.predicted, "SYN"), paws.falsePos))
 	}
 	f.Recommendation = strings.TrimSpace("Nothing to change on a kernel ≥ 4.12. On an older server with net.ipv4.tcp_tw_recycle=1, these clients would be at risk of per-host PAWS drops: set it to 0.")
 	f.AffectedSources = n

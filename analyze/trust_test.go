@@ -43,7 +43,7 @@ func trustViews(t *testing.T, scenario string) map[string]*Result {
 	}
 }
 
-func findingOf(res *Result, kind string) *Finding {
+func findingOf(res *Result, kind Kind) *Finding {
 	for i := range res.Findings {
 		if res.Findings[i].Kind == kind {
 			return &res.Findings[i]
@@ -213,7 +213,7 @@ func trustRows(t *testing.T, scenario, file, prefix string) map[string]string {
 func kinds(res *Result) []string {
 	var out []string
 	for _, f := range res.Findings {
-		out = append(out, f.Kind+"/"+f.Severity.String())
+		out = append(out, string(f.Kind)+"/"+f.Severity.String())
 	}
 	return out
 }

@@ -18,6 +18,8 @@ type view struct {
 	// byServer holds the same per server endpoint (a listener), made on
 	// first use: the queue models look at one listener at a time.
 	byServer map[netip.AddrPort][]int
+	// paws is the per-host PAWS replay that findings made.
+	paws PAWSReplay
 }
 
 // listener returns the indices of the attempts to one server endpoint, in

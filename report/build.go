@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows"
 )
 
@@ -80,13 +81,13 @@ func noFindings(res *analyze.Result) string {
 	case n == 0 && open == 0:
 		return "Nothing wrong: every handshake in the capture completed."
 	case n == 0:
-		return fmt.Sprintf("Nothing wrong: every handshake in the capture completed, but for %s still going on when it ended.", plural(open, "attempt"))
+		return fmt.Sprintf("Nothing wrong: every handshake in the capture completed, but for %s still going on when it ended.", wording.Plural(open, "attempt"))
 	}
 	var parts []string
 	for _, o := range slices.Sorted(maps.Keys(failed)) {
 		parts = append(parts, fmt.Sprintf("%d %s", failed[o], o))
 	}
-	return fmt.Sprintf("No cause found: %s failed (%s), and no model explains %s; see the attempts below.", plural(n, "handshake"), strings.Join(parts, ", "), map[bool]string{true: "it", false: "them"}[n == 1])
+	return fmt.Sprintf("No cause found: %s failed (%s), and no model explains %s; see the attempts below.", wording.Plural(n, "handshake"), strings.Join(parts, ", "), map[bool]string{true: "it", false: "them"}[n == 1])
 }
 
 func findings(p *page, res *analyze.Result) {
@@ -107,7 +108,7 @@ func findings(p *page, res *analyze.Result) {
 		}
 		label := fmt.Sprintf("%s%s, confidence %.2f", f.Kind, where, f.Confidence)
 		if f.AffectedAttempts > 0 {
-			label += fmt.Sprintf(", %s from %s", plural(f.AffectedAttempts, "attempt"), plural(f.AffectedSources, "source"))
+			label += fmt.Sprintf(", %s from %s", wording.Plural(f.AffectedAttempts, "attempt"), wording.Plural(f.AffectedSources, "source"))
 		}
 		p.blocks = append(p.blocks, block{kind: blockFinding, severity: f.Severity.String(), label: label, text: f.Summary, evidence: f.Evidence, action: f.Recommendation})
 	}
@@ -125,7 +126,7 @@ func captures(p *page, res *analyze.Result) {
 		start, span := "-", "-"
 		if c.Packets > 0 {
 			start = time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05")
-			span = duration(time.Duration(c.Last - c.First))
+			span = wording.Span(time.Duration(c.Last - c.First))
 		}
 		rows = append(rows, []string{p.cut(DisplayName(filepath.Base(c.Path)), 26), c.Format, lt, count(c.Packets), count(c.Duplicates), start, span, string(c.Role)})
 	}
@@ -145,7 +146,7 @@ func captures(p *page, res *analyze.Result) {
 			notes = append(notes, fmt.Sprintf("%s: %s", DisplayName(filepath.Base(c.Path)), n))
 		}
 		if n := c.FilteredOut; n > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %s of %s left out by the packet selection (-Y/--filter, --since, --until); the figures are those of the rest", DisplayName(filepath.Base(c.Path)), plural(int(n), "frame"), count(c.Packets)))
+			notes = append(notes, fmt.Sprintf("%s: %s of %s left out by the packet selection (-Y/--filter, --since, --until); the figures are those of the rest", DisplayName(filepath.Base(c.Path)), wording.Plural(int(n), "frame"), count(c.Packets)))
 		}
 	}
 	p.bullets(2, notes)
@@ -156,10 +157,10 @@ func captures(p *page, res *analyze.Result) {
 func orphans(st flows.TrackerStats) string {
 	var parts []string
 	if n := st.OrphanSYNACKs; n > 0 {
-		parts = append(parts, plural(int(n), "SYN-ACK"))
+		parts = append(parts, wording.Plural(int(n), "SYN-ACK"))
 	}
 	if n := st.OrphanICMP; n > 0 {
-		parts = append(parts, plural(int(n), "ICMP error"))
+		parts = append(parts, wording.Plural(int(n), "ICMP error"))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -236,7 +237,7 @@ func latency(p *page, res *analyze.Result) {
 			continue
 		}
 		capture = append(capture, s.Capture)
-		rows = append(rows, p.withCapture(res, s.Capture, []string{s.Server.String(), strconv.Itoa(l.Count), secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, pct(l.Retransmitted, l.Count))}))
+		rows = append(rows, p.withCapture(res, s.Capture, []string{s.Server.String(), strconv.Itoa(l.Count), wording.Latency(l.P50), wording.Latency(l.P90), wording.Latency(l.P99), wording.Latency(l.Max), fmt.Sprintf("%d (%s)", l.Retransmitted, wording.Percent(l.Retransmitted, l.Count))}))
 		if l.Retransmitted > 0 {
 			tail := fmt.Sprintf("%d of the %d connects at or above p99 did", l.TailRetransmitted, l.Tail)
 			switch {
@@ -245,7 +246,7 @@ func latency(p *page, res *analyze.Result) {
 			case l.Tail == l.TailRetransmitted:
 				tail = fmt.Sprintf("so did all %d at or above p99", l.Tail)
 			}
-			notes = append(notes, fmt.Sprintf("%s%s: p99 %s; %s of connects needed a SYN retransmission, and %s.", s.Server, inCapture(res, s.Capture), secs(l.P99), pct(l.Retransmitted, l.Count), tail))
+			notes = append(notes, fmt.Sprintf("%s%s: p99 %s; %s of connects needed a SYN retransmission, and %s.", s.Server, inCapture(res, s.Capture), wording.Latency(l.P99), wording.Percent(l.Retransmitted, l.Count), tail))
 		}
 	}
 	if len(rows) == 0 {
@@ -270,7 +271,7 @@ func sources(p *page, res *analyze.Result) {
 	if len(res.Sources) == 0 {
 		return
 	}
-	p.heading(fmt.Sprintf("Sources (%s, as the capture sees them)", plural(len(res.Sources), "client address")))
+	p.heading(fmt.Sprintf("Sources (%s, as the capture sees them)", wording.Plural(len(res.Sources), "client address")))
 	var rows [][]string
 	var capture []int
 	for _, s := range res.Sources {
@@ -291,7 +292,7 @@ func failed(p *page, res *analyze.Result, limit int) {
 	var worst []*analyze.Attempt
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if j := res.Join; j != nil && j.Problem == "" && a.Capture == j.Server && a.Peer >= 0 {
+		if j := res.Join; res.Joined() && a.Capture == j.Server && a.Peer >= 0 {
 			continue // the same attempt is listed as the client saw it
 		}
 		if a.Outcome.Failed() || a.Retransmissions() > 0 {
@@ -310,9 +311,9 @@ func failed(p *page, res *analyze.Result, limit int) {
 	n := len(worst)
 	for _, a := range worst {
 		if len(list) < limit {
-			head := fmt.Sprintf("%s  %s → %s  %s", analyze.Clock(oneClock(res, a.Capture, a.FirstSYN())), a.Client, a.Server, a.Outcome)
-			if a.Cause != "none" && a.Cause != string(a.Outcome) {
-				head += " (" + a.Cause + ")"
+			head := fmt.Sprintf("%s  %s → %s  %s", wording.Clock(oneClock(res, a.Capture, a.FirstSYN())), a.Client, a.Server, a.Outcome)
+			if a.Cause != analyze.NoCause && string(a.Cause) != string(a.Outcome) {
+				head += " (" + string(a.Cause) + ")"
 			}
 			d := detail(a)
 			if len(res.Captures) > 1 {
@@ -363,7 +364,7 @@ func inCapture(res *analyze.Result, capture int) string {
 // oneClock converts a time of a joined server capture to the client
 // capture's clock, which the joined report's times are in.
 func oneClock(res *analyze.Result, capture int, t int64) int64 {
-	if j := res.Join; j != nil && j.Problem == "" && capture == j.Server {
+	if j := res.Join; res.Joined() && capture == j.Server {
 		return t - int64(j.Offset*1e9)
 	}
 	return t
@@ -383,13 +384,13 @@ func detail(a *analyze.Attempt) string {
 	case analyze.Refused:
 		for _, r := range a.Resets {
 			if r.FromServer {
-				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, analyze.Since(r.Time-first))
+				return fmt.Sprintf("%s; RST from the server %s after the first SYN: nothing listens on the port", syns, wording.Interval(time.Duration(r.Time-first)))
 			}
 		}
 	case analyze.ICMPUnreachable:
 		for _, e := range a.ICMP {
 			if e.AboutClientSegment {
-				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, analyze.Since(e.Time-first))
+				return fmt.Sprintf("%s; ICMP %s from %s %s after the first SYN", syns, analyze.ICMPMeaning(e.V6, e.Type, e.Code), e.Reporter, wording.Interval(time.Duration(e.Time-first)))
 			}
 		}
 	case analyze.Unanswered:
@@ -397,7 +398,7 @@ func detail(a *analyze.Attempt) string {
 		if sc := a.Schedule; sc.GaveUp {
 			s += "; the client gave up"
 			if len(sc.SynRetries) > 0 {
-				s += fmt.Sprintf(" (as Linux does with tcp_syn_retries=%s)", joinInts(sc.SynRetries))
+				s += fmt.Sprintf(" (as Linux does with tcp_syn_retries=%s)", wording.Or(sc.SynRetries))
 			}
 		}
 		return s
@@ -408,9 +409,9 @@ func detail(a *analyze.Attempt) string {
 	case analyze.HalfOpen:
 		return fmt.Sprintf("%s; the server sent %d SYN-ACKs, none acknowledged", syns, len(a.SYNACKs))
 	case analyze.Incomplete:
-		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, analyze.Since(a.SYNs[len(a.SYNs)-1].Time-first))
+		return fmt.Sprintf("%s; the capture ended %s after the first SYN", syns, wording.Interval(time.Duration(a.SYNs[len(a.SYNs)-1].Time-first)))
 	case analyze.Established:
-		return fmt.Sprintf("%s; connected %s after the first SYN", syns, analyze.Since(int64(a.ConnectTime*1e9)))
+		return fmt.Sprintf("%s; connected %s after the first SYN", syns, wording.Interval(time.Duration(a.ConnectTime*1e9)))
 	}
 	return syns
 }
@@ -420,43 +421,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, " or ")
-}
-
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return "1 " + word
-	case strings.HasSuffix(word, "s"):
-		return fmt.Sprintf("%d %ses", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func pct(n, of int) string {
-	if of == 0 {
-		return "0%"
-	}
-	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
-}
-
-// secs formats seconds for latency tables: "0.2 ms", "35 ms", "3.01 s".
-func secs(s float64) string {
-	d := time.Duration(s * 1e9)
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.2f ms", s*1e3)
-	case d < time.Second:
-		return fmt.Sprintf("%.0f ms", s*1e3)
-	}
-	return fmt.Sprintf("%.2f s", s)
 }
 
 // shorten cuts s to n runes, keeping its end, which tells files apart.
@@ -469,15 +433,3 @@ func shorten(s string, n int) string {
 }
 
 func count(n int64) string { return strconv.FormatInt(n, 10) }
-
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-}

@@ -1,6 +1,15 @@
 // Package report is the last stage of syndiag's pipeline: it renders an
-// analyze.Result as a terminal report or as the JSON of the syndiag/v1
-// contract. It decides nothing; everything it prints was found by analyze.
-// Format (format.go) is an output format as --format names it: it checks
-// the name and writes a report, or a triage summary, in that format.
+// analyze.Result as a terminal or Markdown report, as the JSON of the
+// syndiag/v1 contract, or as a self-contained HTML page with charts, and a
+// triage run's cases as a table, JSON lines or an HTML index.
+//
+// It decides nothing: everything it prints was found by analyze and is in
+// the Result (the findings, the join's outcome and why two captures were
+// not joined, the per-host PAWS replay and the accept-queue models the
+// charts draw), so the HTML report holds nothing the JSON does not. What
+// report chooses is presentation: the order of sections, how many rows and
+// points fit on a page, and the words around the figures, which it writes
+// with analyze/wording as analyze does. Format (format.go) is an output
+// format as --format names it: it checks the name and writes a report, or a
+// triage summary, in that format.
 package report

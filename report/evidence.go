@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows/evidence"
 )
 
@@ -28,20 +29,20 @@ func evidenceWhat(f evidence.File) string {
 	var s string
 	switch f.Kind {
 	case evidence.KindNetstat, evidence.KindNstat, evidence.KindProcNet:
-		s = plural(f.Values, "counter")
+		s = wording.Plural(f.Values, "counter")
 	case evidence.KindSysctl:
-		s = plural(f.Values, "setting")
+		s = wording.Plural(f.Values, "setting")
 	case evidence.KindSS:
-		s = plural(f.Values, "socket")
+		s = wording.Plural(f.Values, "socket")
 	case evidence.KindUname:
 		s = "kernel release"
 	case evidence.KindCollect:
 		s = "side"
 	case evidence.KindTrace:
-		s = plural(f.Values, "dropped packet")
+		s = wording.Plural(f.Values, "dropped packet")
 	}
 	if f.Ignored > 0 {
-		s += fmt.Sprintf(" (%s not used)", plural(f.Ignored, "line"))
+		s += fmt.Sprintf(" (%s not used)", wording.Plural(f.Ignored, "line"))
 	}
 	return s
 }
@@ -118,7 +119,7 @@ func hostEvidence(p *page, res *analyze.Result) {
 			lines = append(lines, fmt.Sprintf("Before and after: %s.", pr))
 		}
 		if quiet > 0 {
-			lines = append(lines, fmt.Sprintf("%s of this list stayed at 0.", plural(quiet, "other counter")))
+			lines = append(lines, fmt.Sprintf("%s of this list stayed at 0.", wording.Plural(quiet, "other counter")))
 		}
 		moved := 0
 		for _, c := range ev.Counters {
@@ -127,7 +128,7 @@ func hostEvidence(p *page, res *analyze.Result) {
 			}
 		}
 		if moved > 0 {
-			lines = append(lines, fmt.Sprintf("%s moved as well (all of them are in --format json).", plural(moved, "other counter")))
+			lines = append(lines, fmt.Sprintf("%s moved as well (all of them are in --format json).", wording.Plural(moved, "other counter")))
 		}
 		for _, c := range key {
 			if c.SinceBoot {

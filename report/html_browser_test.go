@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/syndiag/syndiag/analyze"
 )
 
 // consoleLine matches a console message in chromium's log: the page writes
@@ -121,7 +123,7 @@ func TestHTMLBrowser(t *testing.T) {
 		t.Parallel()
 		page := filepath.Join(dir, "index.html")
 		var buf bytes.Buffer
-		cs := []CaseSummary{{Name: "a.pcap", Worst: "critical", Attempts: 3, Report: "a.html", Findings: []CaseFinding{{Kind: "refused", Severity: "warning", Confidence: 1, Summary: "x"}}},
+		cs := []CaseSummary{{Name: "a.pcap", Attempts: 3, Report: "a.html", Findings: []CaseFinding{{Kind: analyze.KindRefused, Severity: analyze.Warning, Confidence: 1, Summary: "x"}}},
 			{Name: "b.pcap", Errors: []string{"b.pcap: not a capture"}}}
 		if err := HTMLIndex(&buf, "triage", cs, Options{}); err != nil {
 			t.Fatal(err)

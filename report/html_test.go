@@ -263,7 +263,7 @@ func TestHTMLPAWSTruth(t *testing.T) {
 		t.Errorf("TSval charts: %d rejected and unanswered, %d rejected but answered; the generator's kernel dropped %d", rejected, rejectedAnswered, dropped)
 	}
 	for _, f := range p.Findings {
-		if f.Kind == analyze.KindPerHostPAWS && !strings.Contains(f.Summary, "dropped "+strconv.Itoa(dropped)+" SYNs") {
+		if f.Kind == string(analyze.KindPerHostPAWS) && !strings.Contains(f.Summary, "dropped "+strconv.Itoa(dropped)+" SYNs") {
 			t.Errorf("finding %q does not say %d", f.Summary, dropped)
 		}
 	}
@@ -331,8 +331,8 @@ func TestHTMLBinned(t *testing.T) {
 // capture text is escaped, errors show.
 func TestHTMLIndex(t *testing.T) {
 	cases := []CaseSummary{
-		{Name: "uploads/a <b>.pcap", Files: []CaseFile{{Path: "uploads/a <b>.pcap", Role: "server", Format: "pcap", Packets: 10}}, Worst: "critical",
-			Findings: []CaseFinding{{Kind: "accept_queue_overflow", Severity: "critical", Confidence: 0.95, Summary: "queue & more", AffectedAttempts: 5}},
+		{Name: "uploads/a <b>.pcap", Files: []CaseFile{{Path: "uploads/a <b>.pcap", Role: "server", Format: "pcap", Packets: 10}},
+			Findings: []CaseFinding{{Kind: analyze.KindAcceptQueueOverflow, Severity: analyze.Critical, Confidence: 0.95, Summary: "queue & more", AffectedAttempts: 5}},
 			Attempts: 10, Failed: 2, Retransmitted: 3, Report: "cases/a b#1.html"},
 		{Name: "uploads/c:x.pcap", Report: "c:x.html", Files: []CaseFile{{Path: "uploads/c:x.pcap", Role: "unknown"}}},
 		{Name: "uploads/bad.pcap", Files: []CaseFile{{Path: "uploads/bad.pcap", Role: "unknown", Error: "not a capture"}}, Errors: []string{"uploads/bad.pcap: not a capture"}},
@@ -419,18 +419,19 @@ func TestHTMLJoinLossTruth(t *testing.T) {
 	// A SYN on the page: its class, its client (the tooltip's first word)
 	// and its time on the axis.
 	type syn struct {
-		at, client string
-		x          float64
+		at     analyze.LostAt
+		client string
+		x      float64
 	}
 	got := map[syn]int{}
-	gotCount := map[string]int{}
+	gotCount := map[analyze.LostAt]int{}
 	marks := 0
 	for _, s := range ch.Series {
 		switch s.Kind {
 		case seriesMarks:
 			marks += len(s.Points)
 		case seriesLetters:
-			at := strings.TrimPrefix(s.Style, "lost-")
+			at := analyze.LostAt(strings.TrimPrefix(s.Style, "lost-"))
 			gotCount[at] += len(s.Points)
 			for _, pt := range s.Points {
 				client, _, _ := strings.Cut(pt.Title, " ")
@@ -445,20 +446,21 @@ func TestHTMLJoinLossTruth(t *testing.T) {
 		}
 	}
 	want := map[syn]int{}
-	wantCount := map[string]int{}
+	wantCount := map[analyze.LostAt]int{}
 	for _, r := range readTSV(t, "../testdata/join/truth.tsv") {
-		wantCount[r["lost_at"]]++
-		if r["lost_at"] == analyze.LostNone {
+		lost := analyze.LostAt(r["lost_at"])
+		wantCount[lost]++
+		if lost == analyze.LostNone {
 			continue
 		}
 		sec, frac, _ := strings.Cut(r["time"], ".")
 		ns := int64(atoi(t, sec))*1e9 + int64(atoi(t, (frac + "000000000")[:9]))
-		want[syn{r["lost_at"], r["client"], tb.x(res.Join.Client, ns)}]++
+		want[syn{lost, r["client"], tb.x(res.Join.Client, ns)}]++
 	}
 	if len(wantCount) < 3 {
 		t.Fatalf("truth.tsv has classes %v: too few to test", wantCount)
 	}
-	for _, at := range []string{analyze.LostNone, analyze.LostClientToServer, analyze.LostServer, analyze.LostServerToClient, analyze.LostUnknown} {
+	for _, at := range []analyze.LostAt{analyze.LostNone, analyze.LostClientToServer, analyze.LostServer, analyze.LostServerToClient, analyze.LostUnknown} {
 		if gotCount[at] != wantCount[at] {
 			t.Errorf("lost_at %s: %d SYNs on the page, truth.tsv says %d", at, gotCount[at], wantCount[at])
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // maxMarks is how many SYN transmissions the timelines of a page draw one
@@ -24,8 +25,6 @@ var maxBars = 5000
 const (
 	// maxLanes is how many sources a timeline gives a lane of their own.
 	maxLanes = 24
-	// maxPAWSSources is how many sources get a TSval chart.
-	maxPAWSSources = 6
 	// maxPAWSPoints is how many SYNs a TSval chart draws (shared by the
 	// charts of one source when there are several captures).
 	maxPAWSPoints = 400
@@ -53,7 +52,7 @@ type timebase struct {
 
 func newTimebase(res *analyze.Result) timebase {
 	tb := timebase{shift: make([]int64, len(res.Captures))}
-	if j := res.Join; j != nil && j.Problem == "" {
+	if j := res.Join; res.Joined() {
 		tb.shift[j.Server] = int64(j.Offset * 1e9)
 	}
 	first, last, any := int64(0), int64(0), false
@@ -87,7 +86,7 @@ func (tb timebase) x(capture int, t int64) float64 {
 }
 
 // joined reports whether res holds a joined client and server capture.
-func joined(res *analyze.Result) bool { return res.Join != nil && res.Join.Problem == "" }
+func joined(res *analyze.Result) bool { return res.Joined() }
 
 // buildHTML lays out the HTML report as data: findings first, then the
 // charts that show the evidence, the tables, and the details the terminal
@@ -102,7 +101,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 		}
 		s += ")"
 		if c.Packets > 0 {
-			s += fmt.Sprintf(": %s packets from %s UTC, %s", count(c.Packets), time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05"), duration(time.Duration(c.Last-c.First)))
+			s += fmt.Sprintf(": %s packets from %s UTC, %s", count(c.Packets), time.Unix(0, c.First).UTC().Format("2006-01-02 15:04:05"), wording.Span(time.Duration(c.Last-c.First)))
 		}
 		p.Subtitle = append(p.Subtitle, s)
 	}
@@ -112,12 +111,12 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 	p.Summary = htmlSummary(res)
 	p.NoFindings = noFindings(res)
 	for _, f := range res.Findings {
-		hf := htmlFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
+		hf := htmlFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
 		if len(res.Captures) > 1 {
 			hf.Where = filepath.Base(res.Captures[f.Capture].Path)
 		}
 		if f.AffectedAttempts > 0 {
-			hf.Affected = fmt.Sprintf("%s from %s", plural(f.AffectedAttempts, "attempt"), plural(f.AffectedSources, "source"))
+			hf.Affected = fmt.Sprintf("%s from %s", wording.Plural(f.AffectedAttempts, "attempt"), wording.Plural(f.AffectedSources, "source"))
 		}
 		p.Findings = append(p.Findings, hf)
 	}
@@ -163,8 +162,8 @@ func htmlSummary(res *analyze.Result) []string {
 	}
 	failed, retx := c.Failed, c.Retransmitted
 	out := []string{
-		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", plural(c.Attempts, "handshake attempt"), plural(syns, "SYN transmission"), failed, retx),
-		fmt.Sprintf("%s, %s", plural(len(res.Sources), "client source address"), plural(len(res.Servers), "server endpoint")),
+		fmt.Sprintf("%s (%s), %d failed, %d needed a SYN retransmission", wording.Plural(c.Attempts, "handshake attempt"), wording.Plural(syns, "SYN transmission"), failed, retx),
+		fmt.Sprintf("%s, %s", wording.Plural(len(res.Sources), "client source address"), wording.Plural(len(res.Servers), "server endpoint")),
 	}
 	if len(res.Findings) == 0 {
 		out = append(out, "no findings: every handshake completed at the first SYN, or no model found a cause")

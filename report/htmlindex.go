@@ -6,7 +6,11 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
+
+	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // HTMLIndex writes triage's index page: a row per case, in the order given
@@ -41,32 +45,33 @@ func HTMLIndex(w io.Writer, title string, cases []CaseSummary, opt Options) erro
 
 // indexFacts counts the cases by worst severity.
 func indexFacts(cases []CaseSummary) []string {
-	by := map[string]int{}
+	by := map[analyze.Severity]int{}
 	errs := 0
 	for _, c := range cases {
-		by[c.Worst]++
+		by[c.Worst()]++
 		if len(c.Errors) > 0 {
 			errs++
 		}
 	}
-	out := []string{fmt.Sprintf("%s: %d critical, %d warning, %d info, %d without findings", plural(len(cases), "case"), by["critical"], by["warning"], by["info"], by[""])}
+	out := []string{fmt.Sprintf("%s: %d critical, %d warning, %d info, %d without findings", wording.Plural(len(cases), "case"), by[analyze.Critical], by[analyze.Warning], by[analyze.Info], by[analyze.NoSeverity])}
 	if errs > 0 {
-		out = append(out, fmt.Sprintf("%s with files that could not be read in full", plural(errs, "case")))
+		out = append(out, fmt.Sprintf("%s with files that could not be read in full", wording.Plural(errs, "case")))
 	}
 	return out
 }
 
-// indexSeverityKey sorts the Worst column: critical first when descending.
-var indexSeverityKey = map[string]string{"critical": "3", "warning": "2", "info": "1", "": "0"}
+// indexSeverityKey sorts the Worst column: critical first when descending
+// ("3" to "0" for none).
+func indexSeverityKey(s analyze.Severity) string { return strconv.Itoa(int(s - analyze.NoSeverity)) }
 
 // indexRow writes a case's row. Names are shown without the folder all
 // cases share (root), and files without their case's folder, so that the
 // columns hold what tells cases apart; the full name is the link's title.
 func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
-	sev := c.Worst
+	sev := c.Worst().String()
 	label := strings.ToUpper(sev)
-	if sev == "" {
-		sev, label = "none", "OK"
+	if c.Worst() == analyze.NoSeverity {
+		label = "OK"
 	}
 	class := "sev-" + sev
 	if len(c.Errors) > 0 {
@@ -87,7 +92,7 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 	for _, e := range c.Errors {
 		fmt.Fprintf(w, "<br><span class=\"err\">error: %s</span>", esc(e))
 	}
-	fmt.Fprintf(w, "</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey[c.Worst], esc(label))
+	fmt.Fprintf(w, "</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey(c.Worst()), esc(label))
 	for i, f := range c.Findings {
 		if i == 3 {
 			fmt.Fprintf(w, "<br>and %d more", len(c.Findings)-3)
@@ -96,9 +101,9 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 		if i > 0 {
 			w.WriteString("<br>")
 		}
-		fmt.Fprintf(w, "<span class=\"kind\">%s</span> (%s, %.2f", esc(f.Kind), esc(f.Severity), f.Confidence)
+		fmt.Fprintf(w, "<span class=\"kind\">%s</span> (%s, %.2f", esc(string(f.Kind)), esc(f.Severity.String()), f.Confidence)
 		if f.AffectedAttempts > 0 {
-			fmt.Fprintf(w, ", %s", plural(f.AffectedAttempts, "attempt"))
+			fmt.Fprintf(w, ", %s", wording.Plural(f.AffectedAttempts, "attempt"))
 		}
 		w.WriteString(")")
 		if i == 0 {

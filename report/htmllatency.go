@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // latencyEdges are the histogram's bucket edges in seconds, in a 1-2-5
@@ -74,7 +75,7 @@ func latencyChart(res *analyze.Result, sv analyze.ServerSummary, k int) chart {
 		cr[bucket(v)-lo]++
 	}
 	ch := chart{ID: fmt.Sprintf("latency-%d", k), Kind: "latency", Height: 200}
-	ch.Title = fmt.Sprintf("%s in %s: %s answered", sv.Server, filepath.Base(res.Captures[sv.Capture].Path), plural(sv.Latency.Count, "attempt"))
+	ch.Title = fmt.Sprintf("%s in %s: %s answered", sv.Server, filepath.Base(res.Captures[sv.Capture].Path), wording.Plural(sv.Latency.Count, "attempt"))
 	ch.X = axis{Label: "connect time (log scale)", Min: 0, Max: float64(nb)}
 	for i := 0; i <= nb; i++ {
 		e := latencyEdges[lo+i]
@@ -91,10 +92,10 @@ func latencyChart(res *analyze.Result, sv analyze.ServerSummary, k int) chart {
 		a.Count += cf[i]
 		b.Count += cr[i]
 		if cf[i] > 0 {
-			a.Points = append(a.Points, point{X: float64(i), X2: float64(i + 1), Y: 0, Y2: float64(cf[i]), Title: fmt.Sprintf("%s connected in %s to %s at the first SYN", plural(cf[i], "attempt"), from, to)})
+			a.Points = append(a.Points, point{X: float64(i), X2: float64(i + 1), Y: 0, Y2: float64(cf[i]), Title: fmt.Sprintf("%s connected in %s to %s at the first SYN", wording.Plural(cf[i], "attempt"), from, to)})
 		}
 		if cr[i] > 0 {
-			b.Points = append(b.Points, point{X: float64(i), X2: float64(i + 1), Y: float64(cf[i]), Y2: float64(cf[i] + cr[i]), Title: fmt.Sprintf("%s connected in %s to %s after SYN retransmissions", plural(cr[i], "attempt"), from, to)})
+			b.Points = append(b.Points, point{X: float64(i), X2: float64(i + 1), Y: float64(cf[i]), Y2: float64(cf[i] + cr[i]), Title: fmt.Sprintf("%s connected in %s to %s after SYN retransmissions", wording.Plural(cr[i], "attempt"), from, to)})
 		}
 		top = max(top, cf[i]+cr[i])
 	}
@@ -111,10 +112,10 @@ func latencyChart(res *analyze.Result, sv analyze.ServerSummary, k int) chart {
 		v    float64
 	}{{"p50", l.P50}, {"p90", l.P90}, {"p99", l.P99}} {
 		x := round4(logPosition(q.v) - float64(lo))
-		pct.Points = append(pct.Points, point{X: x, Y: 0, X2: x, Y2: round4(ymax), Text: q.name, Title: fmt.Sprintf("%s %s", q.name, secs(q.v))})
+		pct.Points = append(pct.Points, point{X: x, Y: 0, X2: x, Y2: round4(ymax), Text: q.name, Title: fmt.Sprintf("%s %s", q.name, wording.Latency(q.v))})
 	}
 	ch.Series = append(ch.Series, pct)
-	ch.Desc = fmt.Sprintf("Connect-time histogram of %s: p50 %s, p90 %s, p99 %s, max %s; %d of %d needed a SYN retransmission.", sv.Server, secs(l.P50), secs(l.P90), secs(l.P99), secs(l.Max), l.Retransmitted, l.Count)
+	ch.Desc = fmt.Sprintf("Connect-time histogram of %s: p50 %s, p90 %s, p99 %s, max %s; %d of %d needed a SYN retransmission.", sv.Server, wording.Latency(l.P50), wording.Latency(l.P90), wording.Latency(l.P99), wording.Latency(l.Max), l.Retransmitted, l.Count)
 	return ch
 }
 

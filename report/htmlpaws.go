@@ -3,11 +3,11 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"slices"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // pawsSection draws, per client source address that sent TCP timestamps,
@@ -30,14 +30,19 @@ func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 	// large.
 	limit := maxPAWSPoints / max(len(order), 1)
 	for _, ci := range order {
+		i := slices.IndexFunc(res.PAWS, func(r analyze.PAWSReplay) bool { return r.Capture == ci })
+		if i < 0 {
+			continue
+		}
 		// Charts only where the rule could have dropped a SYN: a server
 		// side with stamps stored and SYNs behind them. Elsewhere the
 		// page says plainly why it cannot apply.
-		if why := pawsCannotApply(res, ci); why != "" {
-			s.Notes = append(s.Notes, filepath.Base(res.Captures[ci].Path)+": "+why)
+		replay := res.PAWS[i]
+		if replay.Scope != analyze.PAWSCanDrop {
+			s.Notes = append(s.Notes, filepath.Base(res.Captures[ci].Path)+": "+pawsCannotApply[replay.Scope])
 			continue
 		}
-		s.Charts = append(s.Charts, pawsCharts(res, tb, ci, limit, &s)...)
+		s.Charts = append(s.Charts, pawsCharts(res, tb, replay, limit, &s)...)
 	}
 	found := map[int]bool{}
 	for _, f := range res.Findings {
@@ -53,104 +58,30 @@ func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 }
 
 // pawsCannotApply says why the per-host PAWS rule cannot have dropped any
-// SYN of a capture, or "" when it could have.
-func pawsCannotApply(res *analyze.Result, ci int) string {
-	replay := analyze.ReplayPAWS(res, ci)
-	switch {
-	case !replay.Applies:
-		return "a client-side capture: the per-host PAWS rule keys on the address the server sees, so it is not replayed here."
-	case len(replay.Decisions) == 0:
-		return "no SYN carries a TCP timestamp, so the per-host PAWS rule (it checks the TSval) cannot drop any."
-	}
-	stored := false
-	for _, st := range replay.Stamps {
-		stored = stored || st.Stored
-	}
-	if !stored {
-		return "the server closed no connection first, so it stored no timestamp to compare later SYNs with: the per-host PAWS rule cannot drop any SYN here."
-	}
-	for _, d := range replay.Decisions {
-		if d.Reject {
-			return ""
-		}
-	}
-	return "no SYN came while a stored timestamp was in force and ahead of it: the per-host PAWS rule, even where it runs (Linux < 4.12 with net.ipv4.tcp_tw_recycle=1), would not have dropped any."
+// SYN of a capture.
+var pawsCannotApply = map[analyze.PAWSScope]string{
+	analyze.PAWSClientSide:   "a client-side capture: the per-host PAWS rule keys on the address the server sees, so it is not replayed here.",
+	analyze.PAWSNoTimestamps: "no SYN carries a TCP timestamp, so the per-host PAWS rule (it checks the TSval) cannot drop any.",
+	analyze.PAWSNoStamp:      "the server closed no connection first, so it stored no timestamp to compare later SYNs with: the per-host PAWS rule cannot drop any SYN here.",
+	analyze.PAWSNoneBehind:   "no SYN came while a stored timestamp was in force and ahead of it: the per-host PAWS rule, even where it runs (Linux < 4.12 with net.ipv4.tcp_tw_recycle=1), would not have dropped any.",
 }
 
-type pawsSource struct {
-	ip                     netip.Addr
-	syns, rejected, missed int
-	pts                    []pawsPoint
-}
-
+// pawsPoint is one SYN of a TSval chart.
 type pawsPoint struct {
-	attempt, syn int
-	t            int64
-	tsval        uint32
-	answered     bool
-	decision     *analyze.PAWSDecision
+	t     int64
+	tsval uint32
+	analyze.PAWSDecision
 }
 
-func pawsCharts(res *analyze.Result, tb timebase, ci, limit int, s *htmlSection) []chart {
-	replay := analyze.ReplayPAWS(res, ci)
-	decided := map[[2]int]*analyze.PAWSDecision{}
-	for i := range replay.Decisions {
-		d := &replay.Decisions[i]
-		decided[[2]int{d.Attempt, d.SYN}] = d
-	}
-	bySrc := map[netip.Addr]*pawsSource{}
-	for i := range res.Attempts {
-		a := &res.Attempts[i]
-		if a.Capture != ci {
-			continue
-		}
-		answered := a.SYNsAnswered()
-		for k, syn := range a.SYNs {
-			if !syn.Opts.Timestamps {
-				continue
-			}
-			src := bySrc[a.Client.Addr()]
-			if src == nil {
-				src = &pawsSource{ip: a.Client.Addr()}
-				bySrc[src.ip] = src
-			}
-			p := pawsPoint{attempt: i, syn: k, t: syn.Time, tsval: syn.Opts.TSval, answered: answered[k], decision: decided[[2]int{i, k}]}
-			src.syns++
-			if p.decision != nil && p.decision.Reject {
-				src.rejected++
-			}
-			if !p.answered {
-				src.missed++
-			}
-			src.pts = append(src.pts, p)
-		}
-	}
-	if len(bySrc) == 0 {
-		return nil
-	}
-	srcs := make([]*pawsSource, 0, len(bySrc))
-	for _, src := range bySrc {
-		srcs = append(srcs, src)
-	}
-	// The sources that show the rule at work first: SYNs it rejects, then
-	// SYNs nobody answered, then the busiest.
-	slices.SortFunc(srcs, func(a, b *pawsSource) int {
-		return cmp.Or(cmp.Compare(b.rejected, a.rejected), cmp.Compare(b.missed, a.missed), cmp.Compare(b.syns, a.syns), a.ip.Compare(b.ip))
-	})
-	name := filepath.Base(res.Captures[ci].Path)
-	if len(srcs) > maxPAWSSources {
-		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", name, len(srcs)-maxPAWSSources, maxPAWSSources))
-		srcs = srcs[:maxPAWSSources]
-	}
-	stamps := map[netip.Addr][]analyze.PAWSStamp{}
-	for _, st := range replay.Stamps {
-		if st.Stored {
-			stamps[st.Source] = append(stamps[st.Source], st)
-		}
+// pawsCharts draws a chart per source of the replay.
+func pawsCharts(res *analyze.Result, tb timebase, replay analyze.PAWSReplay, limit int, s *htmlSection) []chart {
+	if n := replay.OtherSources; n > 0 {
+		k := len(replay.Sources)
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", filepath.Base(res.Captures[replay.Capture].Path), n, k))
 	}
 	var out []chart
-	for k, src := range srcs {
-		out = append(out, pawsChart(res, tb, ci, k, src, stamps[src.ip], replay.Applies, limit))
+	for k, src := range replay.Sources {
+		out = append(out, pawsChart(res, tb, replay.Capture, k, src, limit))
 	}
 	return out
 }
@@ -168,63 +99,52 @@ var pawsKinds = []struct {
 	{true, true, "rule rejects, but answered: not in force", "paws-ok", "cross"},
 }
 
-func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, stamps []analyze.PAWSStamp, applies bool, limit int) chart {
+func pawsChart(res *analyze.Result, tb timebase, ci, k int, src analyze.PAWSSource, limit int) chart {
 	ch := chart{ID: fmt.Sprintf("paws-%d-%d", ci, k), Kind: "paws", X: timeAxis(tb.span), Height: 170}
-	ch.Title = fmt.Sprintf("%s: %s", src.ip, plural(src.syns, "SYN"))
-	if applies {
-		ch.Title += fmt.Sprintf(", %d rejected by the rule, %d unanswered", src.rejected, src.missed)
-	} else {
-		ch.Title += fmt.Sprintf(", %d unanswered", src.missed)
+	ch.Title = fmt.Sprintf("%s: %s, %d rejected by the rule, %d unanswered", src.Addr, wording.Plural(src.SYNs, "SYN"), src.Rejected, src.Unanswered)
+	pts := make([]pawsPoint, len(src.Decisions))
+	for i, d := range src.Decisions {
+		syn := res.Attempts[d.Attempt].SYNs[d.SYN]
+		pts[i] = pawsPoint{t: syn.Time, tsval: syn.Opts.TSval, PAWSDecision: d}
 	}
-	pts := src.pts
 	if len(pts) > limit {
 		pts = samplePAWS(pts, limit)
-		ch.Notes = append(ch.Notes, fmt.Sprintf("%d of the %d SYNs drawn: all that the rule rejects or nobody answered, and an even sample of the rest.", len(pts), len(src.pts)))
+		ch.Notes = append(ch.Notes, fmt.Sprintf("%d of the %d SYNs drawn: all that the rule rejects or nobody answered, and an even sample of the rest.", len(pts), len(src.Decisions)))
 	}
 	lo, hi := float64(pts[0].tsval), float64(pts[0].tsval)
 	for _, p := range pts {
 		lo, hi = min(lo, float64(p.tsval)), max(hi, float64(p.tsval))
 	}
-	for _, st := range stamps {
+	for _, st := range src.Stamps {
 		lo, hi = min(lo, float64(st.TSval)), max(hi, float64(st.TSval))
 	}
 	pad := max((hi-lo)*0.08, 500)
 	ch.Y = linearAxis("TSval (timestamp ticks)", max(lo-pad, 0), min(hi+pad, 1<<32-1), 5, tsvalNumber)
 	for _, kind := range pawsKinds {
-		if !applies && kind.reject {
-			continue
-		}
 		s := series{Name: kind.name, Style: kind.style, Kind: seriesMarks, Shape: kind.shape}
-		if !applies {
-			s.Name = "answered"
-			if !kind.answered {
-				s.Name = "no answer"
-			}
-		}
 		for _, p := range pts {
-			reject := p.decision != nil && p.decision.Reject
-			if reject != kind.reject || p.answered != kind.answered {
+			if p.Reject != kind.reject || p.Answered != kind.answered {
 				continue
 			}
-			a := &res.Attempts[p.attempt]
-			t := fmt.Sprintf("%s → %s SYN %d, TSval %d at %s s", a.Client, a.Server, p.syn+1, p.tsval, num(tb.x(ci, p.t)))
-			if d := p.decision; d != nil && d.InForce {
-				switch behind := int32(d.Stamp - d.TSval); {
+			a := &res.Attempts[p.Attempt]
+			t := fmt.Sprintf("%s → %s SYN %d, TSval %d at %s s", a.Client, a.Server, p.SYN+1, p.tsval, num(tb.x(ci, p.t)))
+			if p.InForce {
+				switch behind := int32(p.Stamp - p.tsval); {
 				case behind > 0:
-					t += fmt.Sprintf("; stamp in force %d, %d ticks behind it", d.Stamp, behind)
+					t += fmt.Sprintf("; stamp in force %d, %d ticks behind it", p.Stamp, behind)
 				case behind < 0:
-					t += fmt.Sprintf("; stamp in force %d, %d ticks ahead of it", d.Stamp, -int64(behind))
+					t += fmt.Sprintf("; stamp in force %d, %d ticks ahead of it", p.Stamp, -int64(behind))
 				default:
-					t += fmt.Sprintf("; stamp in force %d, equal to it", d.Stamp)
+					t += fmt.Sprintf("; stamp in force %d, equal to it", p.Stamp)
 				}
 			}
-			s.Points = append(s.Points, point{X: tb.x(ci, p.t), Y: float64(p.tsval), Hollow: !p.answered && !kind.reject, Title: t})
+			s.Points = append(s.Points, point{X: tb.x(ci, p.t), Y: float64(p.tsval), Hollow: !p.Answered && !kind.reject, Title: t})
 		}
 		if len(s.Points) > 0 {
 			ch.Series = append(ch.Series, s)
 		}
 	}
-	if len(stamps) > 0 {
+	if stamps := src.Stamps; len(stamps) > 0 {
 		// A stored stamp holds until the next replaces it; it drops SYNs
 		// only while it is younger than 60 s (TCP_PAWS_MSL).
 		line := series{Name: "stamp stored at TIME_WAIT (tcpm_ts), in force for 60 s", Style: "stamp", Kind: seriesSegments}
@@ -239,7 +159,7 @@ func pawsChart(res *analyze.Result, tb timebase, ci, k int, src *pawsSource, sta
 		}
 		ch.Series = append(ch.Series, line)
 	}
-	ch.Desc = fmt.Sprintf("TSval against time for %s in %s: %s.", src.ip, filepath.Base(res.Captures[ci].Path), ch.Title)
+	ch.Desc = fmt.Sprintf("TSval against time for %s in %s: %s.", src.Addr, filepath.Base(res.Captures[ci].Path), ch.Title)
 	return ch
 }
 
@@ -249,7 +169,7 @@ func samplePAWS(pts []pawsPoint, limit int) []pawsPoint {
 	var keep []pawsPoint
 	var rest []int
 	for i, p := range pts {
-		if !p.answered || p.decision != nil && p.decision.Reject {
+		if !p.Answered || p.Reject {
 			keep = append(keep, p)
 		} else {
 			rest = append(rest, i)
@@ -271,7 +191,7 @@ func samplePAWS(pts []pawsPoint, limit int) []pawsPoint {
 		}
 	}
 	slices.SortFunc(keep, func(a, b pawsPoint) int {
-		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.attempt, b.attempt), cmp.Compare(a.syn, b.syn))
+		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.Attempt, b.Attempt), cmp.Compare(a.SYN, b.SYN))
 	})
 	return keep
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // queueSection draws, per listener, the SYNs answered and unanswered in
@@ -14,19 +15,15 @@ import (
 func queueSection(res *analyze.Result, tb timebase) htmlSection {
 	s := htmlSection{ID: "queue", Title: "Accept queue: unanswered SYNs against handshakes waiting for accept()",
 		Intro: "Bars count the SYN transmissions to the listener in each time bin, answered (blue) and unanswered (red, on top). The black line is the accept-queue model: handshakes the server completed and the application has not yet served (it has not sent its first reply). A full queue shows as red bars while the line stays at its ceiling; triangles mark third ACKs the server ignored or reset because the queue was full."}
+	// analyze models the busiest listeners of each capture; the page
+	// draws the first of them, its captures in their order.
 	n := 0
 	for _, ci := range captureOrder(res) {
-		if joined(res) && ci == res.Join.Client {
-			continue // the server capture shows the queue
-		}
-		for _, sv := range res.Servers {
-			if sv.Capture != ci || n == maxQueueCharts {
+		for _, q := range res.AcceptQueues {
+			if q.Capture != ci || n == maxQueueCharts {
 				continue
 			}
-			if sv.Outcomes[analyze.Established]+sv.Outcomes[analyze.ResetAfterACK] == 0 && sv.Retransmitted == 0 && sv.Outcomes[analyze.Unanswered] == 0 {
-				continue // nothing completed and nothing lost: no queue to show
-			}
-			s.Charts = append(s.Charts, queueChart(res, tb, ci, sv, n))
+			s.Charts = append(s.Charts, queueChart(res, tb, q, n))
 			n++
 		}
 	}
@@ -42,14 +39,14 @@ func queueSection(res *analyze.Result, tb timebase) htmlSection {
 	return s
 }
 
-func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSummary, k int) chart {
-	q := analyze.AcceptQueueModel(res, ci, sv.Server)
+func queueChart(res *analyze.Result, tb timebase, q analyze.AcceptQueue, k int) chart {
+	ci := q.Capture
 	width := binWidth(tb.span, 120)
 	nb := int(tb.span/width) + 1
 	ok, lost := make([]int, nb), make([]int, nb)
 	for i := range res.Attempts {
 		a := &res.Attempts[i]
-		if a.Capture != ci || a.Server != sv.Server {
+		if a.Capture != ci || a.Server != q.Server {
 			continue
 		}
 		for j, ans := range a.SYNsAnswered() {
@@ -62,7 +59,7 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 		}
 	}
 	ch := chart{ID: fmt.Sprintf("queue-%d", k), Kind: "queue", X: timeAxis(tb.span), Height: 220}
-	ch.Title = fmt.Sprintf("%s in %s", sv.Server, filepath.Base(res.Captures[ci].Path))
+	ch.Title = fmt.Sprintf("%s in %s", q.Server, filepath.Base(res.Captures[ci].Path))
 	answered := series{Name: "SYNs answered", Style: "q-ok", Kind: seriesBars}
 	unanswered := series{Name: "SYNs unanswered", Style: "q-lost", Kind: seriesBars}
 	top, totalLost := 0.0, 0
@@ -70,10 +67,10 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 		x0, x1 := round4(float64(b)*width), round4(float64(b+1)*width)
 		if ok[b] > 0 {
 			answered.Count += ok[b]
-			answered.Points = append(answered.Points, point{X: x0, X2: x1, Y: 0, Y2: float64(ok[b]), Title: fmt.Sprintf("%s answered between %s and %s s", plural(ok[b], "SYN"), num(x0), num(x1))})
+			answered.Points = append(answered.Points, point{X: x0, X2: x1, Y: 0, Y2: float64(ok[b]), Title: fmt.Sprintf("%s answered between %s and %s s", wording.Plural(ok[b], "SYN"), num(x0), num(x1))})
 		}
 		if lost[b] > 0 {
-			unanswered.Points = append(unanswered.Points, point{X: x0, X2: x1, Y: float64(ok[b]), Y2: float64(ok[b] + lost[b]), Title: fmt.Sprintf("%s unanswered between %s and %s s", plural(lost[b], "SYN"), num(x0), num(x1))})
+			unanswered.Points = append(unanswered.Points, point{X: x0, X2: x1, Y: float64(ok[b]), Y2: float64(ok[b] + lost[b]), Title: fmt.Sprintf("%s unanswered between %s and %s s", wording.Plural(lost[b], "SYN"), num(x0), num(x1))})
 			totalLost += lost[b]
 			unanswered.Count += lost[b]
 		}
@@ -139,7 +136,7 @@ func queueChart(res *analyze.Result, tb timebase, ci int, sv analyze.ServerSumma
 		ch.Series = append(ch.Series, s)
 	}
 	ch.Y = linearAxis(fmt.Sprintf("SYNs per %s s; handshakes", num(width)), 0, top, 5, plainNumber)
-	ch.Desc = fmt.Sprintf("Accept queue of %s: %d SYN transmissions unanswered; %d third ACKs ignored and %d reset; modelled queue size %d.", sv.Server, totalLost, len(q.Ignored), len(q.Reset), q.Capacity)
+	ch.Desc = fmt.Sprintf("Accept queue of %s: %d SYN transmissions unanswered; %d third ACKs ignored and %d reset; modelled queue size %d.", q.Server, totalLost, len(q.Ignored), len(q.Reset), q.Capacity)
 	return ch
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // htmlTable is a table the page can sort by any column (with scripts on).
@@ -66,7 +67,7 @@ func addrPortKey(ap netip.AddrPort) string {
 
 // sourceTable lists the client source addresses.
 func sourceTable(res *analyze.Result) htmlTable {
-	t := htmlTable{ID: "sources", Title: fmt.Sprintf("Sources (%s, as each capture sees them)", plural(len(res.Sources), "client address"))}
+	t := htmlTable{ID: "sources", Title: fmt.Sprintf("Sources (%s, as each capture sees them)", wording.Plural(len(res.Sources), "client address"))}
 	multi := len(res.Captures) > 1
 	t.Header = []string{"Address", "Attempts", "Failed", "SYN retx", "Timestamp clocks", "TCP timestamps"}
 	t.Numeric = []bool{false, true, true, true, true, false}
@@ -139,12 +140,12 @@ func attemptTable(res *analyze.Result, tb timebase) htmlTable {
 			client += " (seen as " + a.ClientSeenAs.String() + ")"
 		}
 		row := []htmlCell{
-			cell(analyze.Clock(a.FirstSYN())), cell(num(tb.x(a.Capture, a.FirstSYN()))),
+			cell(wording.Clock(a.FirstSYN())), cell(num(tb.x(a.Capture, a.FirstSYN()))),
 			addrPortCell(client, a.Client), addrPortCell(a.Server.String(), a.Server), cell(string(a.Outcome)), intCell(len(a.SYNs)),
-			cell(a.SYNOffsets()), connect, cell(a.Cause),
+			cell(a.SYNOffsets()), connect, cell(string(a.Cause)),
 		}
 		if j {
-			lost := a.LostAt
+			lost := string(a.LostAt)
 			if lost == "" {
 				lost = "-"
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // outcomeStyle is how an outcome is drawn: a colour (CSS class o-KIND, from
@@ -34,7 +35,10 @@ var outcomeStyles = []outcomeStyle{
 // lossStyles are the signs beside a SYN of a joined client capture that
 // say where it was lost (Attempt.SYNLostAt): arrows in the direction of the
 // packet that died, so the sign reads without its colour.
-var lossStyles = []struct{ at, sign, label string }{
+var lossStyles = []struct {
+	at          analyze.LostAt
+	sign, label string
+}{
 	{analyze.LostClientToServer, "→", "lost client_to_server: the SYN never reached the server capture"},
 	{analyze.LostServer, "S", "lost at the server: it saw the SYN and sent no SYN-ACK"},
 	{analyze.LostServerToClient, "←", "lost server_to_client: the SYN-ACK never reached the client capture"},
@@ -69,7 +73,7 @@ func timelineSection(res *analyze.Result, tb timebase) htmlSection {
 	}
 	if joined(res) {
 		j := res.Join
-		s.Notes = append(s.Notes, fmt.Sprintf("The server capture's times are moved onto the client capture's clock: server minus client is %+.3f s ± %.3f s, from %s seen in both.", j.Offset, j.Uncertainty, plural(j.Matched, "attempt")))
+		s.Notes = append(s.Notes, fmt.Sprintf("The server capture's times are moved onto the client capture's clock: server minus client is %+.3f s ± %.3f s, from %s seen in both.", j.Offset, j.Uncertainty, wording.Plural(j.Matched, "attempt")))
 	}
 	return s
 }
@@ -173,7 +177,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st.outcome))
 		}
 	}
-	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", plural(len(idx), "attempt"), plural(syns, "SYN transmission"), plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
+	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", wording.Plural(len(idx), "attempt"), wording.Plural(syns, "SYN transmission"), wording.Plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
 	// Each lane is as tall as the rows its overlapping attempts need, two
 	// at least; a row is 12 px.
 	var row map[int]int
@@ -221,7 +225,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 // words when the timeline is binned and draws no signs, and how many
 // attempts the server capture could not tell about.
 func lossNotes(res *analyze.Result, idx []int, binned bool) []string {
-	n := map[string]int{}
+	n := map[analyze.LostAt]int{}
 	unknown := 0
 	for _, i := range idx {
 		a := &res.Attempts[i]
@@ -245,7 +249,7 @@ func lossNotes(res *analyze.Result, idx []int, binned bool) []string {
 		}
 	}
 	if unknown > 0 {
-		out = append(out, fmt.Sprintf("%s began while the server capture was not running: where their SYNs were lost is not known.", plural(unknown, "attempt")))
+		out = append(out, fmt.Sprintf("%s began while the server capture was not running: where their SYNs were lost is not known.", wording.Plural(unknown, "attempt")))
 	}
 	return out
 }
@@ -306,9 +310,9 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 	synacks := series{Name: "SYN-ACK", Style: "synack", Kind: seriesTicksUp}
 	rsts := series{Name: "RST", Style: "rst", Kind: seriesTicksDown}
 	icmps := series{Name: "ICMP error", Style: "icmp", Kind: seriesTicksDown, Dashed: true}
-	lost := map[string]*series{}
+	lost := map[analyze.LostAt]*series{}
 	for _, st := range lossStyles {
-		lost[st.at] = &series{Name: st.label, Style: "lost-" + st.at, Kind: seriesLetters, Shape: st.sign}
+		lost[st.at] = &series{Name: st.label, Style: "lost-" + string(st.at), Kind: seriesLetters, Shape: st.sign}
 	}
 	for _, i := range idx {
 		a := &res.Attempts[i]
@@ -327,8 +331,8 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 			who = fmt.Sprintf("%s (seen as %s) → %s", a.Client, a.ClientSeenAs, a.Server)
 		}
 		cause := ""
-		if a.Cause != "none" && a.Cause != string(a.Outcome) {
-			cause = ", " + a.Cause
+		if a.Cause != analyze.NoCause && string(a.Cause) != string(a.Outcome) {
+			cause = ", " + string(a.Cause)
 		}
 		answered := a.SYNsAnswered()
 		for k, s := range a.SYNs {
@@ -342,8 +346,8 @@ func markTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane m
 				if l == nil {
 					l = lost[analyze.LostUnknown]
 				}
-				m.Points[len(m.Points)-1].Title += ", lost at " + a.SYNLostAt[k]
-				l.Points = append(l.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Title: t + ", lost at " + a.SYNLostAt[k]})
+				m.Points[len(m.Points)-1].Title += ", lost at " + string(a.SYNLostAt[k])
+				l.Points = append(l.Points, point{X: tb.x(a.Capture, s.Time), Y: y, Title: t + ", lost at " + string(a.SYNLostAt[k])})
 			}
 		}
 		if len(a.SYNs) > 1 {
@@ -447,12 +451,12 @@ func binnedTimeline(res *analyze.Result, tb timebase, ch *chart, idx []int, lane
 			base[k] += h
 			x := round4(float64(k.bin) * width)
 			s.Points = append(s.Points, point{X: x, X2: round4(x + width), Y: round4(y0), Y2: round4(y0 - h),
-				Title: fmt.Sprintf("%s: %s (%s) between %s and %s s", ch.Lanes[k.lane], plural(n, "SYN"), st.outcome, num(x), num(round4(x+width)))})
+				Title: fmt.Sprintf("%s: %s (%s) between %s and %s s", ch.Lanes[k.lane], wording.Plural(n, "SYN"), st.outcome, num(x), num(round4(x+width)))})
 		}
 		s.Count = attempts[st.outcome]
 		ch.Series = append(ch.Series, s)
 	}
-	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", plural(syns, "SYN transmission"), num(width), plural(peak, "SYN")))
+	ch.Notes = append(ch.Notes, fmt.Sprintf("%s are too many to draw one by one: each bar counts the SYNs of its lane in a %s s bin, stacked by outcome; a full-height bar is %s. SYN-ACKs and RSTs are not drawn.", wording.Plural(syns, "SYN transmission"), num(width), wording.Plural(peak, "SYN")))
 	if width > usual {
 		ch.Notes = append(ch.Notes, fmt.Sprintf("The bins are %s s wide instead of %s s: narrower ones would draw more than %d bars, too large a page.", num(width), num(usual), maxBars))
 	}

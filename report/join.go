@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // join lays out what joining a client and a server capture found: the clock
@@ -19,8 +20,12 @@ func join(p *page, res *analyze.Result) {
 	if j == nil {
 		return
 	}
-	if j.Problem != "" {
-		p.heading("Client and server captures: not joined")
+	if !res.Joined() {
+		if j.Client >= 0 {
+			p.heading("Client and server captures: not joined")
+		} else {
+			p.heading("Captures not joined")
+		}
 		p.text(2, fmt.Sprintf("Not joined: %s.", j.Problem))
 		p.gap()
 		return
@@ -28,10 +33,13 @@ func join(p *page, res *analyze.Result) {
 	p.heading("Client and server captures joined")
 	p.text(2, fmt.Sprintf("Client side: %s; server side: %s.", DisplayName(filepath.Base(res.Captures[j.Client].Path)), DisplayName(filepath.Base(res.Captures[j.Server].Path))))
 	p.text(2, fmt.Sprintf("Clock offset (server minus client): %+.6f s ± %.6f s, from %s, %s seen both ways.",
-		j.Offset, j.Uncertainty, plural(j.Matched, "matched attempt"), plural(j.Handshakes, "handshake")))
+		j.Offset, j.Uncertainty, wording.Plural(j.Matched, "matched attempt"), wording.Plural(j.Handshakes, "handshake")))
 	p.text(2, "Times below are the client capture's.")
 	p.gap()
-	for _, sec := range []struct{ lost, title string }{
+	for _, sec := range []struct {
+		lost  analyze.LostAt
+		title string
+	}{
 		{analyze.LostClientToServer, "SYNs lost on the way to the server (seen at the client, never at the server)"},
 		{analyze.LostServer, "SYNs lost in the server (seen at the server, no answer)"},
 		{analyze.LostServerToClient, "SYNs whose SYN-ACK was lost on the way back (answered at the server, never seen at the client)"},

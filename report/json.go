@@ -119,12 +119,14 @@ type jsonClockOffset struct {
 	Handshakes        int     `json:"handshakes_both_ways"`
 }
 
-// jsonJoin is written only when a client and a server capture were given.
+// jsonJoin is written when a client and a server capture were given, and
+// for any two captures.
 type jsonJoin struct {
-	ClientCapture int       `json:"client_capture"`
-	ServerCapture int       `json:"server_capture"`
-	Problem       *string   `json:"problem"`
-	NAT           []jsonNAT `json:"nat"`
+	Outcome       analyze.JoinOutcome `json:"outcome"`
+	ClientCapture *int                `json:"client_capture"`
+	ServerCapture *int                `json:"server_capture"`
+	Problem       *string             `json:"problem"`
+	NAT           []jsonNAT           `json:"nat"`
 }
 
 type jsonNAT struct {
@@ -194,13 +196,16 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	jw.raw("{\n")
 	jw.field("schema", Schema, false)
 	jw.field("captures", captures, false)
-	if j := res.Join; j != nil && j.Problem == "" {
+	if j := res.Join; res.Joined() {
 		jw.field("clock_offset", jsonClockOffset{j.Offset, j.Uncertainty, j.Matched, j.Handshakes}, false)
 	} else {
 		jw.raw(`  "clock_offset": null,` + "\n")
 	}
 	if j := res.Join; j != nil {
-		jj := jsonJoin{ClientCapture: j.Client, ServerCapture: j.Server, NAT: []jsonNAT{}}
+		jj := jsonJoin{Outcome: j.Outcome, NAT: []jsonNAT{}}
+		if j.Client >= 0 {
+			jj.ClientCapture, jj.ServerCapture = &j.Client, &j.Server
+		}
 		if j.Problem != "" {
 			jj.Problem = &j.Problem
 		}
@@ -210,25 +215,7 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jw.field("join", jj, false)
 	}
 	jw.field("servers", servers, false)
-	if len(res.Attempts) == 0 {
-		jw.raw(`  "attempts": [],` + "\n")
-	} else {
-		jw.raw(`  "attempts": [`)
-		e := &jenc{depth: 2}
-		for i := range res.Attempts {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.newline()
-			appendAttempt(e, &res.Attempts[i])
-			if len(e.b) >= 64<<10 {
-				jw.bytes(e.b)
-				e.b = e.b[:0]
-			}
-		}
-		jw.bytes(e.b)
-		jw.raw("\n  ],\n")
-	}
+	jw.array("attempts", len(res.Attempts), func(e *jenc, i int) { appendAttempt(e, &res.Attempts[i]) })
 	sources := []jsonSource{}
 	for _, s := range res.Sources {
 		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retried: s.Retried, Retransmitted: s.Retransmitted,
@@ -237,10 +224,12 @@ func JSON(w io.Writer, res *analyze.Result) error {
 	}
 	findings := []JSONFinding{}
 	for _, f := range res.Findings {
-		findings = append(findings, JSONFinding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
+		findings = append(findings, JSONFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Confidence: f.Confidence, Capture: f.Capture,
 			Summary: f.Summary, Evidence: append([]string{}, f.Evidence...), Affected: jsonAffected{f.AffectedAttempts, f.AffectedSources}, Recommendation: f.Recommendation})
 	}
 	jw.field("sources", sources, false)
+	jw.array("accept_queues", len(res.AcceptQueues), func(e *jenc, i int) { appendAcceptQueue(e, &res.AcceptQueues[i], jw) })
+	jw.array("paws_replay", len(res.PAWS), func(e *jenc, i int) { appendPAWSReplay(e, &res.PAWS[i], jw) })
 	if res.Evidence != nil {
 		jw.field("evidence", evidenceJSON(res.Evidence), false)
 	}
@@ -280,6 +269,36 @@ func (j *jsonWriter) value(v any, prefix string) {
 		return
 	}
 	_, j.err = j.w.Write(b)
+}
+
+// array writes a field that is an array, not the last, element by element
+// with jenc, so that memory does not grow with its length.
+func (j *jsonWriter) array(name string, n int, elem func(e *jenc, i int)) {
+	if n == 0 {
+		j.raw("  " + strconv.Quote(name) + ": [],\n")
+		return
+	}
+	j.raw("  " + strconv.Quote(name) + ": [")
+	e := &jenc{depth: 2}
+	for i := range n {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.newline()
+		elem(e, i)
+		j.spill(e)
+	}
+	j.bytes(e.b)
+	j.raw("\n  ],\n")
+}
+
+// spill writes what e holds once it is large, so that one long element
+// (an occupancy of a million steps) does not sit in memory whole.
+func (j *jsonWriter) spill(e *jenc) {
+	if len(e.b) >= 64<<10 {
+		j.bytes(e.b)
+		e.b = e.b[:0]
+	}
 }
 
 func (j *jsonWriter) field(name string, v any, last bool) {
@@ -331,20 +350,20 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 		e.null("connect_time_s")
 	}
 	if a.LostAt != "" {
-		e.str("lost_at", a.LostAt)
+		e.str("lost_at", string(a.LostAt))
 	} else {
-		e.str("lost_at", analyze.LostUnknown)
+		e.str("lost_at", string(analyze.LostUnknown))
 	}
 	if a.SYNLostAt != nil {
 		e.key("syn_lost_at")
 		e.open('[')
 		for _, l := range a.SYNLostAt {
 			e.next()
-			e.b = appendString(e.b, l)
+			e.b = appendString(e.b, string(l))
 		}
 		e.close(']')
 	}
-	e.str("cause", a.Cause)
+	e.str("cause", string(a.Cause))
 	if syn.Opts.Timestamps {
 		e.int("tsval", int64(syn.Opts.TSval))
 	} else {
@@ -354,7 +373,7 @@ func appendAttempt(e *jenc, a *analyze.Attempt) {
 	e.open('{')
 	sc := a.Schedule
 	if sc.Stack != "" {
-		e.str("stack", sc.Stack)
+		e.str("stack", string(sc.Stack))
 	} else {
 		e.null("stack")
 	}

@@ -53,6 +53,17 @@ func (e *jenc) close(c byte) {
 	e.b = append(e.b, c)
 }
 
+// list writes the member k, an array of n elements, each written by elem.
+func (e *jenc) list(k string, n int, elem func(i int)) {
+	e.key(k)
+	e.open('[')
+	for i := range n {
+		e.next()
+		elem(i)
+	}
+	e.close(']')
+}
+
 func (e *jenc) key(k string) {
 	e.next()
 	e.b = appendString(e.b, k)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/analyze/wording"
 )
 
 // CaseSummary is what triage keeps of one case (a capture, or a client and
@@ -27,10 +28,7 @@ type CaseSummary struct {
 	// NotJoined says why two captures of a case were not.
 	Joined    bool
 	NotJoined string
-	// Worst is the most severe finding's severity ("critical", "warning",
-	// "info"), or "" when there is none.
-	Worst    string
-	Findings []CaseFinding // ranked, most severe first
+	Findings  []CaseFinding // ranked, most severe first
 	// Attempts counts handshake attempts; Failed those that never
 	// completed; Retransmitted those that needed a SYN retransmission.
 	Attempts, Failed, Retransmitted int
@@ -65,8 +63,8 @@ type CaseFile struct {
 
 // CaseFinding is a finding as triage shows it: without its evidence.
 type CaseFinding struct {
-	Kind             string
-	Severity         string
+	Kind             analyze.Kind
+	Severity         analyze.Severity
 	Confidence       float64
 	Capture          string // the path of the capture it is about
 	Summary          string
@@ -88,16 +86,12 @@ func Summarize(res *analyze.Result) CaseSummary {
 			c.Warnings = append(c.Warnings, cp.Path+": "+w)
 		}
 	}
-	c.Joined = res.Join != nil && res.Join.Problem == ""
-	if len(res.Captures) == 2 && !c.Joined {
-		a, b := res.Captures[0].Role, res.Captures[1].Role
-		switch {
-		case res.Join != nil:
-			c.NotJoined = res.Join.Problem
-		case a == b && a != analyze.RoleUnknown:
-			c.NotJoined = fmt.Sprintf("both captures are %s-side, by their TTLs; each is reported on its own", a)
-		default:
-			c.NotJoined = "a join needs one client-side and one server-side capture, and the TTLs do not tell which is which (name them client… and server…); each is reported on its own"
+	c.Joined = res.Joined()
+	if j := res.Join; j != nil && !c.Joined {
+		c.NotJoined = j.Problem
+		if j.Outcome == analyze.JoinSideUnknown {
+			// How triage is told the sides: by the files' names.
+			c.NotJoined += " (name them client… and server…)"
 		}
 	}
 	for i := range res.Attempts {
@@ -116,17 +110,24 @@ func Summarize(res *analyze.Result) CaseSummary {
 	for _, f := range res.Findings {
 		c.Findings = append(c.Findings, CaseFinding{
 			Kind:             f.Kind,
-			Severity:         f.Severity.String(),
+			Severity:         f.Severity,
 			Confidence:       f.Confidence,
 			Capture:          res.Captures[f.Capture].Path,
 			Summary:          f.Summary,
 			AffectedAttempts: f.AffectedAttempts,
 		})
 	}
-	if len(c.Findings) > 0 {
-		c.Worst = c.Findings[0].Severity
-	}
 	return c
+}
+
+// Worst is the most severe finding's severity, or analyze.NoSeverity when
+// the case has none.
+func (c *CaseSummary) Worst() analyze.Severity {
+	worst := analyze.NoSeverity
+	for _, f := range c.Findings {
+		worst = max(worst, f.Severity)
+	}
+	return worst
 }
 
 // countedOnce reports whether a is counted where a handshake seen in both
@@ -149,25 +150,12 @@ func (c *CaseSummary) Unreadable() bool {
 	return true
 }
 
-// severityRank orders severities for ranking: critical first.
-func severityRank(s string) int {
-	switch s {
-	case "critical":
-		return 0
-	case "warning":
-		return 1
-	case "info":
-		return 2
-	}
-	return 3
-}
-
 // RankCases orders cases as the triage table shows them: the most severe
 // finding first, then the most failed handshakes, then by name.
 func RankCases(cs []CaseSummary) {
 	slices.SortStableFunc(cs, func(a, b CaseSummary) int {
 		return cmp.Or(
-			cmp.Compare(severityRank(a.Worst), severityRank(b.Worst)),
+			cmp.Compare(b.Worst(), a.Worst()),
 			cmp.Compare(b.Failed, a.Failed),
 			strings.Compare(a.Name, b.Name),
 		)
@@ -178,29 +166,29 @@ func RankCases(cs []CaseSummary) {
 const TriageSchema = "syndiag/triage/v1"
 
 type caseJSON struct {
-	Case          string        `json:"case"`
-	Worst         string        `json:"worst"`
-	Attempts      int           `json:"attempts"`
-	Failed        int           `json:"failed"`
-	Retransmitted int           `json:"retransmitted"`
-	Joined        bool          `json:"joined"`
-	NotJoined     string        `json:"not_joined,omitempty"`
-	Findings      []findingLine `json:"findings"`
-	Files         []fileLine    `json:"files"`
-	Evidence      []string      `json:"evidence"`
-	Errors        []string      `json:"errors"`
-	Warnings      []string      `json:"warnings"`
-	InternalError string        `json:"internal_error,omitempty"`
-	Report        string        `json:"report,omitempty"`
+	Case          string           `json:"case"`
+	Worst         analyze.Severity `json:"worst"`
+	Attempts      int              `json:"attempts"`
+	Failed        int              `json:"failed"`
+	Retransmitted int              `json:"retransmitted"`
+	Joined        bool             `json:"joined"`
+	NotJoined     string           `json:"not_joined,omitempty"`
+	Findings      []findingLine    `json:"findings"`
+	Files         []fileLine       `json:"files"`
+	Evidence      []string         `json:"evidence"`
+	Errors        []string         `json:"errors"`
+	Warnings      []string         `json:"warnings"`
+	InternalError string           `json:"internal_error,omitempty"`
+	Report        string           `json:"report,omitempty"`
 }
 
 type findingLine struct {
-	Kind             string  `json:"kind"`
-	Severity         string  `json:"severity"`
-	Confidence       float64 `json:"confidence"`
-	Capture          string  `json:"capture"`
-	Summary          string  `json:"summary"`
-	AffectedAttempts int     `json:"affected_attempts"`
+	Kind             analyze.Kind     `json:"kind"`
+	Severity         analyze.Severity `json:"severity"`
+	Confidence       float64          `json:"confidence"`
+	Capture          string           `json:"capture"`
+	Summary          string           `json:"summary"`
+	AffectedAttempts int              `json:"affected_attempts"`
 }
 
 type fileLine struct {
@@ -218,7 +206,7 @@ type fileLine struct {
 // their bytes.
 func caseLine(c CaseSummary) caseJSON {
 	j := caseJSON{
-		Case: EscapeName(c.Name), Worst: cmp.Or(c.Worst, "none"),
+		Case: EscapeName(c.Name), Worst: c.Worst(),
 		Attempts: c.Attempts, Failed: c.Failed, Retransmitted: c.Retransmitted,
 		Joined: c.Joined, NotJoined: EscapeName(c.NotJoined),
 		Findings: []findingLine{}, Files: []fileLine{},
@@ -325,7 +313,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 	root := commonDir(t.Cases)
 	var rows [][]string
 	var bad, crashed []string
-	counts := map[string]int{}
+	counts := map[analyze.Severity]int{}
 	for _, c := range t.Cases {
 		if c.Internal != "" {
 			crashed = append(crashed, c.Internal)
@@ -335,7 +323,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 			bad = append(bad, c.Errors...)
 			continue
 		}
-		counts[cmp.Or(c.Worst, "none")]++
+		counts[c.Worst()]++
 		top := "none"
 		if len(c.Findings) > 0 {
 			f := c.Findings[0]
@@ -351,21 +339,28 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		if len(c.Warnings) > 0 {
 			name += " *"
 		}
+		severity := strings.ToUpper(c.Worst().String())
+		if c.Worst() == analyze.NoSeverity {
+			severity = "OK"
+		}
 		rows = append(rows, []string{
-			strings.ToUpper(cmp.Or(c.Worst, "ok")), name,
+			severity, name,
 			strconv.Itoa(c.Attempts), strconv.Itoa(c.Failed), top,
 		})
 	}
-	head := fmt.Sprintf("Triage: %s", plural(len(t.Cases), "case"))
+	head := fmt.Sprintf("Triage: %s", wording.Plural(len(t.Cases), "case"))
 	if root != "" {
-		head = fmt.Sprintf("Triage of %s: %s", DisplayName(root), plural(len(t.Cases), "case"))
+		head = fmt.Sprintf("Triage of %s: %s", DisplayName(root), wording.Plural(len(t.Cases), "case"))
 	}
 	if t.Shard != "" {
 		head += ", shard " + t.Shard
 	}
 	var parts []string
-	for _, s := range []struct{ key, label string }{
-		{"critical", "critical"}, {"warning", "warning"}, {"info", "info"}, {"none", "without findings"},
+	for _, s := range []struct {
+		key   analyze.Severity
+		label string
+	}{
+		{analyze.Critical, "critical"}, {analyze.Warning, "warning"}, {analyze.Info, "info"}, {analyze.NoSeverity, "without findings"},
 	} {
 		if counts[s.key] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s.key], s.label))
@@ -375,7 +370,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		parts = append(parts, fmt.Sprintf("%d unreadable", len(t.Cases)-len(rows)-len(crashed)))
 	}
 	if len(crashed) > 0 {
-		parts = append(parts, plural(len(crashed), "internal error"))
+		parts = append(parts, wording.Plural(len(crashed), "internal error"))
 	}
 	if len(parts) > 0 {
 		head += " (" + strings.Join(parts, ", ") + ")"
@@ -430,7 +425,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		if n > len(show) {
 			more = fmt.Sprintf(", and %d more", n-len(show))
 		}
-		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", plural(n, "file"), strings.Join(show, ", "), more))
+		p.text(0, fmt.Sprintf("Skipped %s that are not captures: %s%s.", wording.Plural(n, "file"), strings.Join(show, ", "), more))
 	}
 	if n := len(t.Special); n > 0 {
 		var show []string
@@ -444,7 +439,7 @@ func TriageText(w io.Writer, t Triage, opt Options) error {
 		p.text(0, fmt.Sprintf("Left out, not regular files (never opened): %s%s.", strings.Join(show, ", "), more))
 	}
 	if t.Interrupted > 0 {
-		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", plural(t.Interrupted, "case")))
+		p.text(0, fmt.Sprintf("Interrupted: %s not analyzed.", wording.Plural(t.Interrupted, "case")))
 	}
 	return textPage(w, p, opt.Color)
 }
@@ -549,9 +544,6 @@ func caseOf(j caseJSON) (CaseSummary, error) {
 		Evidence: unAll(j.Evidence), Errors: unAll(j.Errors), Warnings: unAll(j.Warnings),
 		Internal: un(j.InternalError), Report: j.Report,
 	}
-	if j.Worst != "none" {
-		c.Worst = j.Worst
-	}
 	for _, f := range j.Findings {
 		f.Capture = un(f.Capture)
 		c.Findings = append(c.Findings, CaseFinding(f))
@@ -569,7 +561,7 @@ func caseOf(j caseJSON) (CaseSummary, error) {
 func TriageStatus(t Triage, verb string, table bool) []string {
 	var out []string
 	if !table {
-		line := fmt.Sprintf("%s %s", plural(len(t.Cases), "case"), verb)
+		line := fmt.Sprintf("%s %s", wording.Plural(len(t.Cases), "case"), verb)
 		unreadable := 0
 		for _, c := range t.Cases {
 			if c.Unreadable() {
@@ -580,10 +572,10 @@ func TriageStatus(t Triage, verb string, table bool) []string {
 			line += fmt.Sprintf(", %d of them unreadable", unreadable)
 		}
 		if len(t.Skipped) > 0 {
-			line += fmt.Sprintf("; %s skipped, not captures", plural(len(t.Skipped), "file"))
+			line += fmt.Sprintf("; %s skipped, not captures", wording.Plural(len(t.Skipped), "file"))
 		}
 		if len(t.Special) > 0 {
-			line += fmt.Sprintf("; %s left out, not regular files", plural(len(t.Special), "path"))
+			line += fmt.Sprintf("; %s left out, not regular files", wording.Plural(len(t.Special), "path"))
 		}
 		out = append(out, line)
 	}
@@ -594,14 +586,14 @@ func TriageStatus(t Triage, verb string, table bool) []string {
 		}
 	}
 	if t.Interrupted > 0 {
-		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", plural(t.Interrupted, "case")))
+		out = append(out, fmt.Sprintf("interrupted: %s not analyzed", wording.Plural(t.Interrupted, "case")))
 	}
 	return out
 }
 
 // TriageHTML writes the index page of a triage run.
 func TriageHTML(w io.Writer, t Triage) error {
-	title := "syndiag triage: " + plural(len(t.Cases), "case")
+	title := "syndiag triage: " + wording.Plural(len(t.Cases), "case")
 	if t.Shard != "" {
 		title += ", shard " + t.Shard
 	}

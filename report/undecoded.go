@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/syndiag/syndiag/analyze/wording"
 	"github.com/syndiag/syndiag/flows"
 )
 
@@ -35,10 +36,10 @@ var reasonWords = [flows.NumReasons][2]string{
 func undecodedNotes(u flows.Undecoded) []string {
 	var notes []string
 	if n := u.Frames(); n > 0 {
-		notes = append(notes, fmt.Sprintf("%s not decoded: %s", plural(int(n), "frame"), reasonList(u, false)))
+		notes = append(notes, fmt.Sprintf("%s not decoded: %s", wording.Plural(int(n), "frame"), reasonList(u, false)))
 	}
 	if n := u.Partial(); n > 0 {
-		notes = append(notes, fmt.Sprintf("%s decoded in part: %s", plural(int(n), "frame"), reasonList(u, true)))
+		notes = append(notes, fmt.Sprintf("%s decoded in part: %s", wording.Plural(int(n), "frame"), reasonList(u, true)))
 	}
 	return notes
 }

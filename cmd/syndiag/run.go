@@ -222,7 +222,7 @@ func (opt analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	res := analyzeCase(inputs, ev)
 	// Say which side each capture is when it matters: a join was made or
 	// asked for.
-	if len(inputs) == 2 && (res.Join != nil || opt.client != "" || opt.server != "") {
+	if j := res.Join; len(inputs) == 2 && (j != nil && j.Client >= 0 || opt.client != "" || opt.server != "") {
 		explainJoin(stderr, res)
 	}
 	if code := opt.write(res, stdout, stderr); code != exitOK {
@@ -301,10 +301,7 @@ func explainJoin(w io.Writer, res *analyze.Result) {
 			fmt.Fprintf(w, "syndiag: %s: side unknown: the TTLs do not tell (pass --client or --server)\n", report.DisplayName(c.Path))
 		}
 	}
-	switch j := res.Join; {
-	case j == nil:
-		fmt.Fprintln(w, "syndiag: not joining the captures: that needs one client-side and one server-side capture; each is reported on its own (use --client C --server S)")
-	case j.Problem != "":
+	if j := res.Join; j != nil && !res.Joined() {
 		fmt.Fprintf(w, "syndiag: not joining the captures: %s\n", j.Problem)
 	}
 }

@@ -287,8 +287,7 @@ func (opt triageOptions) exitCode(summaries []report.CaseSummary, changed bool) 
 		if c.Internal != "" {
 			return exitInternal
 		}
-		// Worst is the most severe finding's severity.
-		if sev, err := analyze.ParseSeverity(c.Worst); err == nil && opt.fail.fails(sev) {
+		if opt.fail.fails(c.Worst()) {
 			failed = true
 		}
 		unreadable = unreadable || c.Unreadable()

@@ -44,7 +44,7 @@ func (e *Findings) Triage() bool { return e.triage }
 func OfResult(res *analyze.Result) *Findings {
 	e := newFindings()
 	for _, f := range res.Findings {
-		e.add(key{"", res.Captures[f.Capture].Path, f.Kind}, f.Severity.String(), f.Summary)
+		e.add(key{"", res.Captures[f.Capture].Path, string(f.Kind)}, f.Severity.String(), f.Summary)
 	}
 	return e
 }
@@ -56,7 +56,7 @@ func OfCases(cases []report.CaseSummary) *Findings {
 	for _, c := range cases {
 		e.cases = append(e.cases, c.Name)
 		for _, f := range c.Findings {
-			e.add(key{c.Name, f.Capture, f.Kind}, f.Severity, f.Summary)
+			e.add(key{c.Name, f.Capture, string(f.Kind)}, f.Severity.String(), f.Summary)
 		}
 	}
 	return e

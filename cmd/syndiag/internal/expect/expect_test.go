@@ -7,12 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syndiag/syndiag/analyze"
 	"github.com/syndiag/syndiag/report"
 )
 
 func TestDiff(t *testing.T) {
 	finding := func(kind, sev string) report.CaseFinding {
-		return report.CaseFinding{Kind: kind, Severity: sev, Capture: "a.pcap", Summary: kind + " summary"}
+		severity, err := analyze.ParseSeverity(sev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return report.CaseFinding{Kind: analyze.Kind(kind), Severity: severity, Capture: "a.pcap", Summary: kind + " summary"}
 	}
 	one := func(fs ...report.CaseFinding) []report.CaseSummary {
 		return []report.CaseSummary{{Name: "a.pcap", Findings: fs}}
