@@ -7,44 +7,46 @@ package evidence
 // new connection was dropped, or that messages were suppressed, are read;
 // the others are counted as log lines.
 //
-// The format strings, and the kernels that print them:
+// The format strings, and the kernels that print them (the versions in
+// brackets are approximate: the commits were not all at hand):
 //
 //   - tcp_syn_flood_action() (net/ipv4/tcp_input.c; tcp_ipv4.c before
 //     the IPv4 and IPv6 paths shared tcp_conn_request()), once per
-//     listener (queue->synflood_warned) when its SYN queue is full, or on
-//     every SYN with tcp_syncookies=2 never:
-//     6.2 and later (d9282e48c608, "tcp: Add listening address to SYN
-//     flood message"): "%s: Possible SYN flooding on port %pI4:%u. %s.\n"
-//     and "... port [%pI6c]:%u. %s.\n" for an IPv6 socket (a dual-stack
-//     [::] listener too, even for an IPv4 SYN); earlier, back to 3.1
-//     (946cedccbd73): "%s: Possible SYN flooding on port %d. %s.  Check
-//     SNMP counters.\n". %s is "Sending cookies" or "Dropping request"; the
-//     first %s is the protocol: the listener's request_sock slab name
-//     ("request_sock_TCP", "request_sock_TCPv6", "request_sock_subflow_v4"
-//     for MPTCP) since tcp_conn_request(), "TCP" or "TCPv6" before; and
-//     tcp_input.c's pr_fmt prefixes "TCP: " (3.5 and later), so a 3.10
-//     kernel prints "TCP: TCP: Possible SYN flooding on port 80. ...".
-//     Before 3.1, syn_flood_warning() in tcp_ipv4.c printed "possible SYN
-//     flooding on port %d. Sending cookies.\n" (2.6.37 and earlier) and
-//     then "TCP: Possible SYN flooding on port %d. %s.\n" (2.6.38-3.0).
+//     listener (queue->synflood_warned) when its SYN queue is full, and
+//     never with tcp_syncookies=2. From 6.2 (d9282e48c608, "tcp: Add
+//     listening address to SYN flood message"): "%s: Possible SYN
+//     flooding on port %pI4:%u. %s.\n", or "... port [%pI6c]:%u. %s.\n"
+//     for an IPv6 socket (a dual-stack [::] listener too, even for an IPv4
+//     SYN). Before, since tcp_syn_flood_action() appeared [3.1]: "%s:
+//     Possible SYN flooding on port %d. %s.  Check SNMP counters.\n". The
+//     last %s is "Sending cookies" or "Dropping request"; the first is the
+//     protocol: the listener's request_sock slab name ("request_sock_TCP",
+//     "request_sock_TCPv6", "request_sock_subflow_v4" for MPTCP) since
+//     tcp_conn_request() [3.17], "TCP" or "TCPv6" before; and the file's
+//     pr_fmt prefixes "TCP: " [3.5 and later], so a 3.10 kernel prints
+//     "TCP: TCP: Possible SYN flooding on port 80. ...". Before that,
+//     syn_flood_warning() in tcp_ipv4.c printed "TCP: Possible SYN
+//     flooding on port %d. %s.\n" (2.6.38) and, on older 2.6 and 2.4
+//     kernels, "possible SYN flooding on port %d. Sending cookies.\n".
 //   - __nf_conntrack_alloc() (net/netfilter/nf_conntrack_core.c), when
 //     the table holds nf_conntrack_max entries and early_drop() found none
 //     to evict: net_warn_ratelimited("nf_conntrack: table full, dropping
 //     packet\n"). The file's pr_fmt (KBUILD_MODNAME ": ") doubles the
-//     prefix on 4.x and later kernels: "nf_conntrack: nf_conntrack: table
-//     full, dropping packet". ip_conntrack (2.4 to 2.6.22) printed
+//     prefix [4.x and later]: "nf_conntrack: nf_conntrack: table full,
+//     dropping packet". ip_conntrack (2.4 to 2.6.22) printed
 //     "ip_conntrack: table full, dropping packet." with a period.
 //   - tcp_time_wait() (net/ipv4/tcp_minisocks.c), when inet_twsk_alloc()
 //     returned no TIME_WAIT socket (tcp_max_tw_buckets reached, or no
 //     memory): "TCP: time wait bucket table overflow\n" under
-//     net_ratelimit() (LIMIT_NETDEBUG), up to 3.18; from 3.19 the kernel
-//     counts TcpExt:TCPTimeWaitOverflow instead and prints nothing.
+//     net_ratelimit() (LIMIT_NETDEBUG, or an explicit net_ratelimit() on
+//     2.4 and early 2.6); later kernels [3.19] count
+//     TcpExt:TCPTimeWaitOverflow instead and print nothing.
 //   - ___ratelimit() (lib/ratelimit.c): "%s: %d callbacks suppressed\n"
 //     with the limiter's function, "net_ratelimit" for every
 //     net_*_ratelimited message above. It is printed when the next
 //     message gets through, and counts the messages of all net_ratelimit
-//     users since the last one, not only of the kind around it. Kernels
-//     before 2.6.27 printed "printk: %d messages suppressed." for all
+//     users since the last one, not only of the kind around it. Older 2.6
+//     kernels printed "printk: %d messages suppressed." for all
 //     printk_ratelimit users, net_ratelimit included.
 
 import (
