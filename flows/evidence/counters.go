@@ -194,21 +194,32 @@ func (h *Host) resolveCounters() {
 	}
 }
 
-// orderSnapshots puts snapshots of one kind in the order they were taken:
-// by the time inside them when all have one; otherwise by their values,
-// since counters only grow, so that a folder listed by name
-// ("after" < "before") still gives before and after; otherwise as read.
+// orderSnapshots puts snapshots of one kind in the order they were taken.
 func (h *Host) orderSnapshots(snaps []*snapshot) []*snapshot {
+	return orderTaken(snaps, func(s *snapshot) time.Time { return s.time }, growth,
+		func(a, b *snapshot, up, down int) {
+			h.orderNotes = append(h.orderNotes, fmt.Sprintf("%s and %s disagree on which was taken first (%d counters grew, %d fell): the host rebooted between them, they are from two hosts, or they are nstat runs without -a (increments, not totals)",
+				filepath.Base(h.Files[a.file].Path), filepath.Base(h.Files[b.file].Path), up, down))
+		})
+}
+
+// orderTaken puts snapshots in the order they were taken: by the time
+// inside them when all have one; otherwise by their values, since
+// counters only grow (growth counts those that grew and fell from a to
+// b), so that a folder listed by name ("after" < "before") still gives
+// before and after; otherwise as read. disagree hears of neighbours whose
+// counters both grew and fell.
+func orderTaken[S any](snaps []S, timeOf func(S) time.Time, growth func(a, b S) (up, down int), disagree func(a, b S, up, down int)) []S {
 	if len(snaps) < 2 {
 		return snaps
 	}
 	out := slices.Clone(snaps)
 	timed := true
 	for _, s := range out {
-		timed = timed && !s.time.IsZero()
+		timed = timed && !timeOf(s).IsZero()
 	}
 	if timed {
-		slices.SortStableFunc(out, func(a, b *snapshot) int { return a.time.Compare(b.time) })
+		slices.SortStableFunc(out, func(a, b S) int { return timeOf(a).Compare(timeOf(b)) })
 		return out
 	}
 	// Insertion sort: growth is not a total order when files disagree.
@@ -223,8 +234,7 @@ func (h *Host) orderSnapshots(snaps []*snapshot) []*snapshot {
 	}
 	for i := 1; i < len(out); i++ {
 		if up, down := growth(out[i-1], out[i]); up > 0 && down > 0 {
-			h.orderNotes = append(h.orderNotes, fmt.Sprintf("%s and %s disagree on which was taken first (%d counters grew, %d fell): the host rebooted between them, they are from two hosts, or they are nstat runs without -a (increments, not totals)",
-				filepath.Base(h.Files[out[i-1].file].Path), filepath.Base(h.Files[out[i].file].Path), up, down))
+			disagree(out[i-1], out[i], up, down)
 		}
 	}
 	return out

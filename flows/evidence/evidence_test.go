@@ -26,18 +26,25 @@ var trustDir = filepath.Join("..", "..", "testdata", "trust")
 // truthFigures reads the truth.tsv that make-scenarios.sh writes in dir:
 // the figures the script measured, keyed "scenario/file/metric".
 func truthFigures(t *testing.T, dir string) map[string]string {
+	return tsvFigures(t, filepath.Join(dir, "truth.tsv"), 3)
+}
+
+// tsvFigures reads a table of tab-separated values: the first keys
+// columns, joined by "/", name the value in the next column. Comments
+// and shorter lines are skipped.
+func tsvFigures(t *testing.T, path string, keys int) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "truth.tsv"))
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	truth := map[string]string{}
+	figures := map[string]string{}
 	for line := range strings.Lines(string(b)) {
-		if c := strings.Split(strings.TrimRight(line, "\r\n"), "\t"); len(c) >= 4 && !strings.HasPrefix(c[0], "#") {
-			truth[strings.Join(c[:3], "/")] = c[3]
+		if c := strings.Split(strings.TrimRight(line, "\r\n"), "\t"); len(c) > keys && !strings.HasPrefix(c[0], "#") {
+			figures[strings.Join(c[:keys], "/")] = c[keys]
 		}
 	}
-	return truth
+	return figures
 }
 
 // addFile adds one evidence file and fails the test on an error.
@@ -49,6 +56,14 @@ func addFile(t *testing.T, h *Host, path string) {
 	}
 	defer f.Close()
 	if err := h.Add(path, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addContent adds a file's content and fails the test on an error.
+func addContent(t *testing.T, h *Host, name, content string) {
+	t.Helper()
+	if err := h.Add(name, strings.NewReader(content)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -314,14 +329,8 @@ func TestSnapshotOrder(t *testing.T) {
 	}
 	// Times decide, even against the counters.
 	ev := NewHost()
-	for _, f := range []struct{ name, content string }{
-		{"b.txt", "# syndiag-time: 2026-11-21T07:00:10Z\n#kernel\nTcpExtListenDrops 100 0.0\n"},
-		{"a.txt", "# syndiag-time: 2026-11-21T07:00:00Z\n#kernel\nTcpExtListenDrops 40 0.0\n"},
-	} {
-		if err := ev.Add(f.name, strings.NewReader(f.content)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addContent(t, ev, "b.txt", "# syndiag-time: 2026-11-21T07:00:10Z\n#kernel\nTcpExtListenDrops 100 0.0\n")
+	addContent(t, ev, "a.txt", "# syndiag-time: 2026-11-21T07:00:00Z\n#kernel\nTcpExtListenDrops 40 0.0\n")
 	if c, _ := ev.Counter("TcpExt:ListenDrops"); c.Delta != 60 || c.From != "a.txt" {
 		t.Errorf("timed: %+v, want a.txt → b.txt, +60", c)
 	}
@@ -427,14 +436,19 @@ func FuzzEvidence(f *testing.F) {
 }
 
 func BenchmarkEvidenceNstat(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(scenarioDir, "accept-overflow-abort0", scenarioEvid, "nstat-after.txt"))
+	benchmarkAdd(b, filepath.Join(scenarioDir, "accept-overflow-abort0", scenarioEvid, "nstat-after.txt"))
+}
+
+// benchmarkAdd measures Add on one file.
+func benchmarkAdd(b *testing.B, path string) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if err := NewHost().Add("nstat.txt", bytes.NewReader(data)); err != nil {
+		if err := NewHost().Add(filepath.Base(path), bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,6 +32,12 @@ const (
 	KindUname   Kind = "uname"     // uname -r, uname -a, or /proc/version
 	KindCollect Kind = "collect"   // the side marker that syndiag collect writes
 	KindTrace   Kind = "trace"     // skb:kfree_skb drop reasons: tracefs trace or trace_pipe, perf script
+	// KindKernelLog: dmesg (-T, --time-format iso), journalctl -k, or a
+	// syslog file (/var/log/kern.log, /var/log/messages).
+	KindKernelLog Kind = "kernel-log"
+	// KindFirewall: iptables or ip6tables -L -v -n [-x], iptables-save -c,
+	// nft list ruleset.
+	KindFirewall Kind = "firewall"
 )
 
 // Side is the end of the connections the evidence was collected on.
@@ -138,10 +144,19 @@ type Host struct {
 	Sockets map[string]int
 	// Drops are the kernel's drop reasons, one per trace file.
 	Drops []DropTrace
+	// KernelLog are the kernel log lines about dropped SYNs and
+	// connections, and suppressed messages, in the order of the files and
+	// their lines (a line given twice, in two files, once).
+	KernelLog []KernelEvent
+	// Firewall are the counters of the firewall rules, by ruleset (format
+	// and family) in the order the files were read, then as listed.
+	Firewall []FirewallRule
 
 	snaps      []*snapshot
+	fwSnaps    []*fwSnapshot
 	notes      []string // files skipped, and doubts about the files read
 	orderNotes []string // from resolveCounters
+	fwNotes    []string // from resolveFirewall
 }
 
 // NewHost returns an empty Host to Add files to.
@@ -155,7 +170,7 @@ func (h *Host) Note(s string) { h.notes = append(h.notes, s) }
 
 // Notes returns the notes: those added with Note or by Add, and doubts
 // about the order in which the counter snapshots were taken.
-func (h *Host) Notes() []string { return slices.Concat(h.notes, h.orderNotes) }
+func (h *Host) Notes() []string { return slices.Concat(h.notes, h.orderNotes, h.fwNotes) }
 
 // Add reads one evidence file. The kind is detected from the content; lines
 // that are not understood are counted and skipped. The error is an *Error
@@ -231,6 +246,16 @@ func (h *Host) Add(path string, r io.Reader) error {
 			h.Note(fmt.Sprintf("%s is a kernel trace without skb:kfree_skb drop reasons (%s): was the tracepoint enabled, on Linux 5.17 or later?", filepath.Base(path), countLines(len(lines)-ignored)))
 		}
 		h.Drops = append(h.Drops, d)
+	case KindKernelLog:
+		kl, ignored := parseKernelLog(lines, path)
+		f.Ignored = ignored
+		h.addKernelLog(kl, &f)
+	case KindFirewall:
+		p := parseFirewall(lines, first)
+		// iptables-save's date line has no zone: it orders the
+		// snapshots but is no File.Time.
+		f.Ignored, f.Values = p.ignored, len(p.rules)
+		h.addFirewall(p, path)
 	case KindCollect:
 		var side Side
 		side, f.Ignored = parseCollectInfo(lines)
@@ -244,6 +269,7 @@ func (h *Host) Add(path string, r io.Reader) error {
 	}
 	h.Files = append(h.Files, f)
 	h.resolveCounters()
+	h.resolveFirewall()
 	return nil
 }
 

@@ -4,6 +4,7 @@ package evidence
 // what it understands and counts the lines it does not.
 
 import (
+	"cmp"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -80,8 +81,14 @@ func skippable(l string) bool {
 // detect decides a file's kind from its first meaningful line, and
 // returns that line.
 func detect(lines []string) (Kind, string) {
-	traceHeader := ""
+	traceHeader, journalHeader := "", ""
 	for i, l := range lines {
+		if isJournalHeader(l) {
+			// journalctl starts with "-- Logs begin at …", and says "--
+			// No entries --" when there is nothing.
+			journalHeader = cmp.Or(journalHeader, strings.TrimSpace(l))
+			continue
+		}
 		if skippable(l) {
 			// tracefs's trace file starts with "# tracer: nop", even
 			// when nothing was recorded.
@@ -96,6 +103,10 @@ func detect(lines []string) (Kind, string) {
 			return KindCollect, t
 		case traceLineRe.MatchString(t):
 			return KindTrace, t
+		case isKernelLogLine(t):
+			return KindKernelLog, t
+		case isFirewallStart(strings.TrimSpace(t)):
+			return KindFirewall, strings.TrimSpace(t)
 		case t == "#kernel":
 			return KindNstat, t
 		case strings.Contains(t, "Recv-Q") && strings.Contains(t, "Send-Q"):
@@ -123,6 +134,9 @@ func detect(lines []string) (Kind, string) {
 	}
 	if traceHeader != "" {
 		return KindTrace, traceHeader
+	}
+	if journalHeader != "" {
+		return KindKernelLog, journalHeader
 	}
 	return "", ""
 }

@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -175,15 +174,5 @@ func TestDropTraceTruncation(t *testing.T) {
 }
 
 func BenchmarkEvidenceTrace(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(trustDir, "accept-full-nat", "evidence", "trace.txt"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if err := NewHost().Add("trace.txt", bytes.NewReader(data)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkAdd(b, filepath.Join(trustDir, "accept-full-nat", "evidence", "trace.txt"))
 }
