@@ -15,8 +15,13 @@ type AcceptQueue struct {
 	// acceptance, and the occupancy, cannot be seen; Steps is then empty.
 	Served bool
 	// Steps is the modelled occupancy, from each step's time on, in time
-	// order.
-	Steps []QueueStep
+	// order; empty when not Served. A listener whose occupancy changed
+	// more than MaxQueueSteps times keeps, per time bin, the step with the
+	// highest occupancy and the last one (the level it ended the bin at),
+	// so that the series stays bounded and keeps its peaks; Changes is
+	// how many steps the model had.
+	Steps   []QueueStep
+	Changes int
 	// Capacity is the model's estimate of the queue's size (0 when it has
 	// none): the occupancy when the kernel was seen refusing handshakes,
 	// else the size the SYNs it dropped show (fitQueueToDrops).
@@ -73,9 +78,9 @@ func (v *view) acceptQueueModel(server netip.AddrPort, ignored, reset []int) Acc
 	q := AcceptQueue{Capture: v.idx, Server: server}
 	steps, served := v.acceptOccupancy(server)
 	q.Served = served
-	q.Steps = make([]QueueStep, len(steps))
-	for i, s := range steps {
-		q.Steps[i] = QueueStep{Time: s.t, Waiting: s.n}
+	if served {
+		q.Changes = len(steps)
+		q.Steps = boundSteps(steps, MaxQueueSteps)
 	}
 	for _, i := range ignored {
 		q.Ignored = append(q.Ignored, v.at(i).ThirdACK)
@@ -93,4 +98,41 @@ func (v *view) acceptQueueModel(server netip.AddrPort, ignored, reset []int) Acc
 		}
 	}
 	return q
+}
+
+// MaxQueueSteps bounds AcceptQueue.Steps: enough for every chart the
+// reports draw (the HTML report draws at most 1,500 points), and a few
+// hundred kilobytes of JSON whatever the number of handshakes.
+const MaxQueueSteps = 4096
+
+// boundSteps returns the steps, or when there are more than max of them,
+// per one of max/2 equal time bins the step with the highest occupancy and
+// the last one.
+func boundSteps(steps []queueStep, max int) []QueueStep {
+	if len(steps) <= max {
+		out := make([]QueueStep, len(steps))
+		for i, s := range steps {
+			out[i] = QueueStep{Time: s.t, Waiting: s.n}
+		}
+		return out
+	}
+	bins := int64(max / 2)
+	first, span := steps[0].t, steps[len(steps)-1].t-steps[0].t+1
+	bin := func(t int64) int64 { return int64(float64(t-first) / float64(span) * float64(bins)) }
+	out := make([]QueueStep, 0, max)
+	for i := 0; i < len(steps); {
+		b := bin(steps[i].t)
+		hi, j := steps[i], i
+		for ; j < len(steps) && bin(steps[j].t) == b; j++ {
+			if steps[j].n > hi.n {
+				hi = steps[j]
+			}
+		}
+		out = append(out, QueueStep{Time: hi.t, Waiting: hi.n})
+		if last := steps[j-1]; last != hi {
+			out = append(out, QueueStep{Time: last.t, Waiting: last.n})
+		}
+		i = j
+	}
+	return out
 }

@@ -86,7 +86,7 @@ func queueChart(res *analyze.Result, tb timebase, q analyze.AcceptQueue, k int) 
 		steps := q.Steps
 		if len(steps) > maxStepPoints {
 			steps = envelope(steps, tb, ci)
-			ch.Notes = append(ch.Notes, fmt.Sprintf("The occupancy changes %d times; drawn at its highest per %s s.", len(q.Steps), num(stepBin(tb))))
+			ch.Notes = append(ch.Notes, fmt.Sprintf("The occupancy changes %d times; drawn at its highest per %s s.", q.Changes, num(stepBin(tb))))
 		}
 		for _, st := range steps {
 			waiting.Points = append(waiting.Points, point{X: tb.x(ci, st.Time), Y: float64(st.Waiting)})

@@ -215,9 +215,12 @@ func JSON(w io.Writer, res *analyze.Result) error {
 		jw.field("join", jj, false)
 	}
 	jw.field("servers", servers, false)
-	jw.array("attempts", len(res.Attempts), func(e *jenc, i int) { appendAttempt(e, &res.Attempts[i]) })
+	listed := listAttempts(res, MaxJSONAttempts)
+	srcs := listSources(res, MaxJSONSources)
+	jw.field("listed", listing(res, len(listed), srcs), false)
+	jw.array("attempts", len(listed), func(e *jenc, i int) { appendAttempt(e, listed[i], &res.Attempts[listed[i]]) })
 	sources := []jsonSource{}
-	for _, s := range res.Sources {
+	for _, s := range srcs {
 		sources = append(sources, jsonSource{Capture: s.Capture, IP: s.IP.String(), Attempts: s.Attempts, Failed: s.Failed, Retried: s.Retried, Retransmitted: s.Retransmitted,
 			First: timestamp(s.First), Last: timestamp(s.Last), TSvalMonotonic: s.TSvalMonotonic, TimestampClocks: s.TimestampClocks,
 			ClockRateHz: s.ClockRate, PerConnectionOffsets: s.PerConnectionOffsets, Verdict: s.Verdict})
@@ -312,9 +315,10 @@ func (j *jsonWriter) field(name string, v any, last bool) {
 }
 
 // appendAttempt writes one attempt as a JSON object at the given depth.
-func appendAttempt(e *jenc, a *analyze.Attempt) {
+func appendAttempt(e *jenc, id int, a *analyze.Attempt) {
 	syn := a.SYNs[0]
 	e.open('{')
+	e.int("id", int64(id))
 	e.int("capture", int64(a.Capture))
 	e.str("client", a.Client.String())
 	e.str("server", a.Server.String())

@@ -15,9 +15,15 @@ type jenc struct {
 	b     []byte
 	depth int
 	empty []bool // per open object or array: nothing written in it yet
+	// compact writes no new lines and no space after a colon, as
+	// json.Marshal does: for JSON lines.
+	compact bool
 }
 
 func (e *jenc) newline() {
+	if e.compact {
+		return
+	}
 	e.b = append(e.b, '\n')
 	for range e.depth {
 		e.b = append(e.b, ' ', ' ')
@@ -67,7 +73,10 @@ func (e *jenc) list(k string, n int, elem func(i int)) {
 func (e *jenc) key(k string) {
 	e.next()
 	e.b = appendString(e.b, k)
-	e.b = append(e.b, ':', ' ')
+	e.b = append(e.b, ':')
+	if !e.compact {
+		e.b = append(e.b, ' ')
+	}
 }
 
 func (e *jenc) str(k, v string)       { e.key(k); e.b = appendString(e.b, v) }

@@ -17,6 +17,7 @@ func appendAcceptQueue(e *jenc, q *analyze.AcceptQueue, jw *jsonWriter) {
 	} else {
 		e.null("capacity")
 	}
+	e.int("changes", int64(q.Changes))
 	e.list("steps", len(q.Steps), func(i int) {
 		e.open('{')
 		e.time("time", q.Steps[i].Time)

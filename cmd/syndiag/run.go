@@ -62,6 +62,7 @@ unreadable file of several, the others are analyzed, and a difference from
 type analyzeOptions struct {
 	format   string
 	output   string
+	attempts string
 	maxOpen  int
 	failOn   string
 	evidence []string
@@ -89,6 +90,7 @@ func analyzeFlags(opt *analyzeOptions) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("syndiag", pflag.ContinueOnError)
 	fs.StringVarP(&opt.format, "format", "f", "table", "output format: table (the terminal report), json, markdown, or html (one self-contained page with charts; use with -o)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to this file instead of standard output")
+	fs.StringVar(&opt.attempts, "attempts", "", "also write every handshake attempt to this file as JSON lines, one object per line as the JSON report's attempts[] has it (the JSON report lists at most 5000)")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1); beyond it the one idle the longest is closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
 	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
@@ -228,6 +230,9 @@ func (opt analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	if code := opt.write(res, stdout, stderr); code != exitOK {
 		return code
 	}
+	if code := opt.writeAttempts(res, stderr); code != exitOK {
+		return code
+	}
 	changed := exp != nil && sayDiff(stderr, "syndiag", opt.expect, exp.Diff(expect.OfResult(res), nil))
 	failed := false
 	for _, f := range res.Findings {
@@ -285,6 +290,26 @@ func (opt analyzeOptions) write(res *analyze.Result, stdout, stderr io.Writer) i
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "syndiag: writing the report: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// writeAttempts writes every attempt to --attempts' file as JSON lines,
+// and returns exitUsage, said on stderr, when it cannot.
+func (opt analyzeOptions) writeAttempts(res *analyze.Result, stderr io.Writer) int {
+	if opt.attempts == "" {
+		return exitOK
+	}
+	f, err := os.Create(opt.attempts)
+	if err == nil {
+		err = report.AttemptLines(f, res)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "syndiag: --attempts: %s\n", report.DisplayName(err.Error()))
 		return exitUsage
 	}
 	return exitOK

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -287,4 +288,34 @@ func terminalAndPipe(t *testing.T) (dev, pipe *os.File) {
 	}
 	t.Cleanup(func() { dev.Close(); r.Close(); w.Close() })
 	return dev, w
+}
+
+// TestAttemptsFile checks --attempts: a JSON line per attempt, whatever
+// the format of the report, and a usage error when the file cannot be
+// written.
+func TestAttemptsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "attempts.jsonl")
+	code, _, stderr := runCmd(t, "analyze", "--progress", "never", "--attempts", path, "../../testdata/scenarios/firewall-drop-mixed/server.pcap")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	_, doc, _ := runCmd(t, "analyze", "--progress", "never", "-f", "json", "../../testdata/scenarios/firewall-drop-mixed/server.pcap")
+	var d struct {
+		Captures []struct{ Attempts int } `json:"captures"`
+	}
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != d.Captures[0].Attempts || !strings.HasPrefix(lines[0], `{"id":0,"capture":0,`) {
+		t.Errorf("%d lines starting %.30q, want %d attempts from id 0", len(lines), lines[0], d.Captures[0].Attempts)
+	}
+	code, _, stderr = runCmd(t, "analyze", "--progress", "never", "--attempts", t.TempDir(), "../../testdata/scenarios/firewall-drop-mixed/server.pcap")
+	if code != exitUsage || !strings.Contains(stderr, "--attempts") {
+		t.Errorf("--attempts to a folder: exit %d, %q", code, stderr)
+	}
 }
