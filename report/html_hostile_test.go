@@ -107,6 +107,10 @@ func TestHTMLHostile(t *testing.T) {
 			if n := strings.Count(page, hostileShown); n < 2 {
 				t.Errorf("the hostile text is shown escaped %d times", n)
 			}
+			// Names are shown as the terminal shows them.
+			if !strings.Contains(page, `ctl\x00\x01\x1b[31m\x7f\u0085\u202e bad\xff\xfe`) {
+				t.Error("no name shown with its control characters and bytes that are not UTF-8 escaped (DisplayName)")
+			}
 		})
 	}
 }

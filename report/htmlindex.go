@@ -28,7 +28,7 @@ func HTMLIndex(w io.Writer, title string, cases []CaseSummary, opt Options) erro
 	root := commonDir(cases)
 	facts := indexFacts(cases)
 	if root != "" {
-		facts = append([]string{"under " + root}, facts...)
+		facts = append([]string{"under " + DisplayName(root)}, facts...)
 	}
 	for _, s := range facts {
 		mw.Printf("<li>%s</li>\n", s)
@@ -67,6 +67,8 @@ func indexSeverityKey(s analyze.Severity) string { return strconv.Itoa(int(s - a
 // indexRow writes a case's row. Names are shown without the folder all
 // cases share (root), and files without their case's folder, so that the
 // columns hold what tells cases apart; the full name is the link's title.
+// Names, and the messages that hold them, are shown as the terminal shows
+// them (DisplayName).
 func indexRow(w *markup.Writer, rank int, c CaseSummary, root string) {
 	sev := c.Worst().String()
 	label := strings.ToUpper(sev)
@@ -79,18 +81,18 @@ func indexRow(w *markup.Writer, rank int, c CaseSummary, root string) {
 	}
 	w.Printf("<tr class=\"%s\"><td class=\"num\">%d</td><td>", class, rank)
 	if c.Report != "" {
-		w.Printf("<a href=\"%s\" title=\"%s\">%s</a>", relativeLink(c.Report), c.Name, strings.TrimPrefix(c.Name, root))
+		w.Printf("<a href=\"%s\" title=\"%s\">%s</a>", relativeLink(c.Report), DisplayName(c.Name), DisplayName(strings.TrimPrefix(c.Name, root)))
 	} else {
-		w.Printf("<span title=\"%s\">%s</span>", c.Name, strings.TrimPrefix(c.Name, root))
+		w.Printf("<span title=\"%s\">%s</span>", DisplayName(c.Name), DisplayName(strings.TrimPrefix(c.Name, root)))
 	}
 	if c.Joined {
 		w.Printf(" <span class=\"note\">(client and server joined)</span>")
 	}
 	if c.NotJoined != "" {
-		w.Printf(" <span class=\"note\">(not joined: %s)</span>", c.NotJoined)
+		w.Printf(" <span class=\"note\">(not joined: %s)</span>", DisplayName(c.NotJoined))
 	}
 	for _, e := range c.Errors {
-		w.Printf("<br><span class=\"err\">error: %s</span>", e)
+		w.Printf("<br><span class=\"err\">error: %s</span>", DisplayName(e))
 	}
 	w.Printf("</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey(c.Worst()), label)
 	for i, f := range c.Findings {
@@ -120,13 +122,13 @@ func indexRow(w *markup.Writer, rank int, c CaseSummary, root string) {
 		if f.Path == c.Name {
 			name = path.Base(f.Path) // the case is this file
 		}
-		w.Printf("<span title=\"%s\">%s</span> (%s", f.Path, name, f.Role)
+		w.Printf("<span title=\"%s\">%s</span> (%s", DisplayName(f.Path), DisplayName(name), f.Role)
 		if f.Format != "" {
 			w.Printf(", %s, %s packets", f.Format, count(f.Packets))
 		}
 		w.Printf(")")
 		if f.Error != "" {
-			w.Printf(" <span class=\"err\">%s</span>", f.Error)
+			w.Printf(" <span class=\"err\">%s</span>", DisplayName(f.Error))
 		}
 	}
 	w.Printf("</td></tr>\n")
