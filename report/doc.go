@@ -12,4 +12,8 @@
 // with analyze/wording as analyze does. Format (format.go) is an output
 // format as --format names it: it checks the name and writes a report, or a
 // triage summary, in that format.
+//
+// The HTML pages are written through report/internal/markup, whose writer
+// takes only constant formats and escapes every string it is given: a
+// capture's name, a finding or a case cannot become markup.
 package report

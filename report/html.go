@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze"
+	"github.com/syndiag/syndiag/report/internal/markup"
 )
 
 // HTML writes the report as one self-contained HTML page: the findings with
@@ -23,11 +23,11 @@ func HTML(w io.Writer, res *analyze.Result, opt Options) error {
 		opt.MaxAttempts = 20
 	}
 	p := buildHTML(res, opt)
-	bw := bufio.NewWriter(w)
-	writeHead(bw, p.Title)
-	p.body(bw)
-	writeFoot(bw)
-	return bw.Flush()
+	mw := markup.NewWriter(w)
+	writeHead(mw, p.Title)
+	p.body(mw)
+	writeFoot(mw)
+	return mw.Flush()
 }
 
 // csp allows the page's own style and script, by hash, and data: images;
@@ -39,8 +39,8 @@ func hash(s string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(h[:])
 }
 
-func writeHead(w *bufio.Writer, title string) {
-	fmt.Fprintf(w, `<!DOCTYPE html>
+func writeHead(w *markup.Writer, title string) {
+	w.Printf(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -51,27 +51,27 @@ func writeHead(w *bufio.Writer, title string) {
 <style>%s</style>
 </head>
 <body>
-`, esc(csp), esc(title), pageCSS)
+`, csp, title, markup.Const(pageCSS))
 }
 
-func writeFoot(w *bufio.Writer) {
-	fmt.Fprintf(w, "<footer><p>Written by syndiag from the captures named above; it decides nothing the JSON report (<code>--format json</code>) does not hold. Colours follow the Okabe–Ito palette, which stays distinct with colour-blindness; every colour also has its own shape or label.</p></footer>\n<script>%s</script>\n</body>\n</html>\n", pageScript)
+func writeFoot(w *markup.Writer) {
+	w.Printf("<footer><p>Written by syndiag from the captures named above; it decides nothing the JSON report (<code>--format json</code>) does not hold. Colours follow the Okabe–Ito palette, which stays distinct with colour-blindness; every colour also has its own shape or label.</p></footer>\n<script>%s</script>\n</body>\n</html>\n", markup.Const(pageScript))
 }
 
-func (p *htmlPage) body(w *bufio.Writer) {
-	fmt.Fprintf(w, "<header>\n<h1>%s</h1>\n<ul class=\"files\">\n", esc(p.Title))
+func (p *htmlPage) body(w *markup.Writer) {
+	w.Printf("<header>\n<h1>%s</h1>\n<ul class=\"files\">\n", p.Title)
 	for _, s := range p.Subtitle {
-		fmt.Fprintf(w, "<li>%s</li>\n", esc(s))
+		w.Printf("<li>%s</li>\n", s)
 	}
-	w.WriteString("</ul>\n<ul class=\"facts\">\n")
+	w.Printf("</ul>\n<ul class=\"facts\">\n")
 	for _, s := range p.Summary {
-		fmt.Fprintf(w, "<li>%s</li>\n", esc(s))
+		w.Printf("<li>%s</li>\n", s)
 	}
-	w.WriteString("</ul>\n<nav aria-label=\"Contents\"><a href=\"#findings\">Findings</a>")
+	w.Printf("</ul>\n<nav aria-label=\"Contents\"><a href=\"#findings\">Findings</a>")
 	for _, s := range p.Sections {
-		fmt.Fprintf(w, " · <a href=\"#%s\">%s</a>", esc(s.ID), esc(navName(s.ID)))
+		w.Printf(" · <a href=\"#%s\">%s</a>", s.ID, navName(s.ID))
 	}
-	w.WriteString(" · <a href=\"#sources\">Sources</a> · <a href=\"#attempts\">Attempts</a> · <a href=\"#details\">Details</a></nav>\n</header>\n<main>\n")
+	w.Printf(" · <a href=\"#sources\">Sources</a> · <a href=\"#attempts\">Attempts</a> · <a href=\"#details\">Details</a></nav>\n</header>\n<main>\n")
 	p.findings(w)
 	for _, s := range p.Sections {
 		s.html(w)
@@ -80,11 +80,11 @@ func (p *htmlPage) body(w *bufio.Writer) {
 		t.html(w)
 	}
 	if len(p.Details) > 0 {
-		w.WriteString("<section id=\"details\">\n<h2>Details</h2>\n")
+		w.Printf("<section id=\"details\">\n<h2>Details</h2>\n")
 		detailBlocks(w, p.Details)
-		w.WriteString("</section>\n")
+		w.Printf("</section>\n")
 	}
-	w.WriteString("</main>\n")
+	w.Printf("</main>\n")
 }
 
 func navName(id string) string {
@@ -101,101 +101,117 @@ func navName(id string) string {
 	return id
 }
 
-func (p *htmlPage) findings(w *bufio.Writer) {
-	fmt.Fprintf(w, "<section id=\"findings\">\n<h2>Findings (%d)</h2>\n", len(p.Findings))
+func (p *htmlPage) findings(w *markup.Writer) {
+	w.Printf("<section id=\"findings\">\n<h2>Findings (%d)</h2>\n", len(p.Findings))
 	if len(p.Findings) == 0 {
-		fmt.Fprintf(w, "<p>%s</p>\n", esc(p.NoFindings))
+		w.Printf("<p>%s</p>\n", p.NoFindings)
 	}
 	for _, f := range p.Findings {
-		fmt.Fprintf(w, "<article class=\"finding sev-%s\">\n<h3><span class=\"badge\">%s</span> <span class=\"kind\">%s</span></h3>\n<p class=\"meta\">confidence %.2f", esc(f.Severity), esc(strings.ToUpper(f.Severity)), esc(f.Kind), f.Confidence)
+		w.Printf("<article class=\"finding sev-%s\">\n<h3><span class=\"badge\">%s</span> <span class=\"kind\">%s</span></h3>\n<p class=\"meta\">confidence %.2f", f.Severity, strings.ToUpper(f.Severity), f.Kind, f.Confidence)
 		if f.Affected != "" {
-			fmt.Fprintf(w, " · %s", esc(f.Affected))
+			w.Printf(" · %s", f.Affected)
 		}
 		if f.Where != "" {
-			fmt.Fprintf(w, " · in %s", esc(f.Where))
+			w.Printf(" · in %s", f.Where)
 		}
-		fmt.Fprintf(w, "</p>\n<p class=\"what\">%s</p>\n", codeSpans(f.Summary))
+		w.Printf("</p>\n<p class=\"what\">")
+		codeSpans(w, f.Summary, false)
+		w.Printf("</p>\n")
 		if len(f.Evidence) > 0 {
-			w.WriteString("<h4>Evidence</h4>\n<ul>\n")
+			w.Printf("<h4>Evidence</h4>\n<ul>\n")
 			for _, e := range f.Evidence {
-				fmt.Fprintf(w, "<li>%s</li>\n", codeSpans(e))
+				w.Printf("<li>")
+				codeSpans(w, e, false)
+				w.Printf("</li>\n")
 			}
-			w.WriteString("</ul>\n")
+			w.Printf("</ul>\n")
 		}
 		if f.Recommendation != "" {
-			fmt.Fprintf(w, "<h4>What to do</h4>\n<p class=\"fix\">%s</p>\n", codeSpans(f.Recommendation))
+			w.Printf("<h4>What to do</h4>\n<p class=\"fix\">")
+			codeSpans(w, f.Recommendation, false)
+			w.Printf("</p>\n")
 		}
-		w.WriteString("</article>\n")
+		w.Printf("</article>\n")
 	}
-	w.WriteString("</section>\n")
+	w.Printf("</section>\n")
 }
 
-// codeSpans escapes s and sets its `quoted` commands in code.
-func codeSpans(s string) string {
+// codeSpans writes s as text with its `quoted` commands in code, and with
+// br, its line breaks as <br>.
+func codeSpans(w *markup.Writer, s string, br bool) {
 	parts := strings.Split(s, "`")
 	if len(parts)%2 == 0 {
-		return esc(s) // unbalanced: leave the backticks be
+		parts = []string{s} // unbalanced: leave the backticks be
 	}
-	var b strings.Builder
 	for i, part := range parts {
 		if i%2 == 1 {
-			b.WriteString("<code>" + esc(part) + "</code>")
+			w.Printf("<code>")
+		}
+		if br {
+			for j, line := range strings.Split(part, "\n") {
+				if j > 0 {
+					w.Printf("<br>")
+				}
+				w.Text(line)
+			}
 		} else {
-			b.WriteString(esc(part))
+			w.Text(part)
+		}
+		if i%2 == 1 {
+			w.Printf("</code>")
 		}
 	}
-	return b.String()
 }
 
-func (s *htmlSection) html(w *bufio.Writer) {
+func (s *htmlSection) html(w *markup.Writer) {
 	small := s.Small && len(s.Charts) > 1 // one chart takes the width
-	fmt.Fprintf(w, "<section id=\"%s\">\n<h2>%s</h2>\n<p class=\"intro\">%s</p>\n", esc(s.ID), esc(s.Title), esc(s.Intro))
+	w.Printf("<section id=\"%s\">\n<h2>%s</h2>\n<p class=\"intro\">%s</p>\n", s.ID, s.Title, s.Intro)
 	if small {
-		w.WriteString("<div class=\"multiples\">\n")
+		w.Printf("<div class=\"multiples\">\n")
 	}
 	for i := range s.Charts {
 		s.Charts[i].figure(w, small)
 	}
 	if small {
-		w.WriteString("</div>\n")
+		w.Printf("</div>\n")
 	}
 	for _, n := range s.Notes {
-		fmt.Fprintf(w, "<p class=\"note\">%s</p>\n", esc(n))
+		w.Printf("<p class=\"note\">%s</p>\n", n)
 	}
-	w.WriteString("</section>\n")
+	w.Printf("</section>\n")
 }
 
 // figure writes a chart with its heading, legend and notes.
-func (c *chart) figure(w *bufio.Writer, small bool) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "<figure class=\"fig\" id=\"%s\">\n<figcaption>%s</figcaption>\n<ul class=\"legend\">", esc(c.ID), esc(c.Title))
+func (c *chart) figure(w *markup.Writer, small bool) {
+	w.Printf("<figure class=\"fig\" id=\"%s\">\n<figcaption>%s</figcaption>\n<ul class=\"legend\">", c.ID, c.Title)
 	for i := range c.Series {
 		s := &c.Series[i]
 		if s.NoLegend {
 			continue
 		}
-		b.WriteString("<li>")
-		s.key(&b)
-		b.WriteString(esc(s.Name))
+		w.Printf("<li>")
+		s.key(w)
+		w.Text(s.Name)
 		switch {
 		case s.Count > 0:
-			fmt.Fprintf(&b, " <span class=\"count\">(%d)</span>", s.Count)
+			w.Printf(" <span class=\"count\">(%d)</span>", s.Count)
 		case s.Kind == seriesMarks || s.Kind == seriesTicksUp || s.Kind == seriesTicksDown || s.Kind == seriesLetters:
-			fmt.Fprintf(&b, " <span class=\"count\">(%d)</span>", len(s.Points))
+			w.Printf(" <span class=\"count\">(%d)</span>", len(s.Points))
 		}
-		b.WriteString("</li>")
+		w.Printf("</li>")
 	}
 	if c.Kind == "timeline" && !c.binned() {
-		b.WriteString(`<li><svg class="key" width="22" height="14" viewBox="0 0 22 14" aria-hidden="true"><g class="s o-none">` + shape("circle", 11, 7, 4.5, true) + `/></g></svg>outline: that SYN got no answer</li>`)
+		w.Printf(`<li><svg class="key" width="22" height="14" viewBox="0 0 22 14" aria-hidden="true"><g class="s o-none">`)
+		shape(w, "circle", 11, 7, 4.5, true)
+		w.Printf(`/></g></svg>outline: that SYN got no answer</li>`)
 	}
-	b.WriteString("</ul>\n<div class=\"plot\">")
-	c.svg(&b, small)
-	b.WriteString("</div>\n")
+	w.Printf("</ul>\n<div class=\"plot\">")
+	c.svg(w, small)
+	w.Printf("</div>\n")
 	for _, n := range c.Notes {
-		fmt.Fprintf(&b, "<p class=\"note\">%s</p>\n", esc(n))
+		w.Printf("<p class=\"note\">%s</p>\n", n)
 	}
-	b.WriteString("</figure>\n")
-	w.WriteString(b.String())
+	w.Printf("</figure>\n")
 }
 
 // binned reports whether a timeline counts SYNs in bins instead of marks.
@@ -208,81 +224,79 @@ func (c *chart) binned() bool {
 	return false
 }
 
-func (t *htmlTable) html(w *bufio.Writer) {
-	fmt.Fprintf(w, "<section id=\"%s\">\n<h2>%s</h2>\n", esc(t.ID), esc(t.Title))
+func (t *htmlTable) html(w *markup.Writer) {
+	w.Printf("<section id=\"%s\">\n<h2>%s</h2>\n", t.ID, t.Title)
 	if len(t.Rows) == 0 {
-		w.WriteString("<p>None.</p>\n</section>\n")
+		w.Printf("<p>None.</p>\n</section>\n")
 		return
 	}
-	w.WriteString("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr>")
+	w.Printf("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr>")
 	for i, h := range t.Header {
-		if t.Numeric[i] {
-			fmt.Fprintf(w, "<th scope=\"col\" class=\"num\">%s</th>", esc(h))
-		} else {
-			fmt.Fprintf(w, "<th scope=\"col\">%s</th>", esc(h))
-		}
+		w.Printf("<th scope=\"col\"%s>%s</th>", numClass(t.Numeric[i]), h)
 	}
-	w.WriteString("</tr></thead>\n<tbody>\n")
+	w.Printf("</tr></thead>\n<tbody>\n")
 	for _, r := range t.Rows {
-		w.WriteString("<tr>")
+		w.Printf("<tr>")
 		for i, c := range r {
-			attrs := ""
-			if t.Numeric[i] {
-				attrs = ` class="num"`
-			}
+			w.Printf("<td%s", numClass(t.Numeric[i]))
 			if c.Sort != "" {
-				attrs += fmt.Sprintf(` data-sort="%s"`, esc(c.Sort))
+				w.Printf(` data-sort="%s"`, c.Sort)
 			}
-			fmt.Fprintf(w, "<td%s>%s</td>", attrs, esc(c.Text))
+			w.Printf(">%s</td>", c.Text)
 		}
-		w.WriteString("</tr>\n")
+		w.Printf("</tr>\n")
 	}
-	w.WriteString("</tbody></table></div>\n")
+	w.Printf("</tbody></table></div>\n")
 	for _, n := range t.Notes {
-		fmt.Fprintf(w, "<p class=\"note\">%s</p>\n", esc(n))
+		w.Printf("<p class=\"note\">%s</p>\n", n)
 	}
-	w.WriteString("</section>\n")
+	w.Printf("</section>\n")
 }
 
 // detailBlocks renders the blocks the terminal report shares.
-func detailBlocks(w *bufio.Writer, blocks []block) {
+func detailBlocks(w *markup.Writer, blocks []block) {
 	for _, b := range blocks {
 		switch b.kind {
 		case blockHeading:
-			fmt.Fprintf(w, "<h3>%s</h3>\n", esc(b.text))
+			w.Printf("<h3>%s</h3>\n", b.text)
 		case blockText:
-			fmt.Fprintf(w, "<p>%s</p>\n", codeSpans(b.text))
+			w.Printf("<p>")
+			codeSpans(w, b.text, false)
+			w.Printf("</p>\n")
 		case blockBullets:
-			w.WriteString("<ul>\n")
+			w.Printf("<ul>\n")
 			for _, it := range b.items {
-				fmt.Fprintf(w, "<li>%s</li>\n", strings.ReplaceAll(codeSpans(it), "\n", "<br>"))
+				w.Printf("<li>")
+				codeSpans(w, it, true)
+				w.Printf("</li>\n")
 			}
-			w.WriteString("</ul>\n")
+			w.Printf("</ul>\n")
 		case blockTable:
 			right := map[int]bool{}
 			for _, i := range b.right {
 				right[i] = true
 			}
-			w.WriteString("<div class=\"scroll\"><table>\n<thead><tr>")
+			w.Printf("<div class=\"scroll\"><table>\n<thead><tr>")
 			for i, h := range b.header {
-				fmt.Fprintf(w, "<th scope=\"col\"%s>%s</th>", numClass(right[i]), esc(h))
+				w.Printf("<th scope=\"col\"%s>%s</th>", numClass(right[i]), h)
 			}
-			w.WriteString("</tr></thead>\n<tbody>\n")
+			w.Printf("</tr></thead>\n<tbody>\n")
 			for _, r := range b.rows {
-				w.WriteString("<tr>")
+				w.Printf("<tr>")
 				for i, c := range r {
-					fmt.Fprintf(w, "<td%s>%s</td>", numClass(right[i]), esc(c))
+					w.Printf("<td%s>%s</td>", numClass(right[i]), c)
 				}
-				w.WriteString("</tr>\n")
+				w.Printf("</tr>\n")
 			}
-			w.WriteString("</tbody></table></div>\n")
+			w.Printf("</tbody></table></div>\n")
 		}
 	}
 }
 
-func numClass(right bool) string {
+// numClass is the class of a cell that holds a number.
+func numClass(right bool) markup.HTML {
 	if right {
-		return ` class="num"`
+		return markup.Const(` class="num"`)
 	}
-	return ""
+	return markup.HTML{}
 }

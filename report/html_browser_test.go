@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"os"
 	"os/exec"
@@ -116,6 +117,45 @@ func TestHTMLBrowser(t *testing.T) {
 			// The script ran: it turns the table headings into buttons.
 			if len(model.Tables[0].Rows) > 0 && !strings.Contains(dom, `<th scope="col"><button type="button">Address</button></th>`) {
 				t.Error("the sorting script did not run")
+			}
+		})
+	}
+	// Hostile text in every string a page shows must stay text: no
+	// element, script or request of its own.
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"hostile-report": func(b *bytes.Buffer) error { return HTML(b, hostileResult(t), Options{}) },
+		"hostile-index":  func(b *bytes.Buffer) error { return HTMLIndex(b, hostile, hostileCases(), Options{}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			if err := write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			page := filepath.Join(dir, name+".html")
+			if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := borrow(t, tabs)
+			p.load(t, page)
+			checkConsole(t, p)
+			var got struct{ Scripts, Styles, Foreign, Handlers, Shown int }
+			if err := json.Unmarshal(p.eval(t, `({
+				scripts: document.scripts.length,
+				styles: document.querySelectorAll("style").length,
+				foreign: document.querySelectorAll("img, iframe, object, embed, svg svg, body style, [src]").length,
+				handlers: Array.prototype.filter.call(document.querySelectorAll("*"), function (e) {
+					return Array.prototype.some.call(e.attributes, function (a) { return a.name.indexOf("on") === 0; });
+				}).length,
+				shown: document.body.textContent.split("<script>alert(1)</script>").length - 1
+			})`), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Scripts != 1 || got.Styles != 1 || got.Foreign != 0 || got.Handlers != 0 {
+				t.Errorf("the hostile text made markup: %+v", got)
+			}
+			if got.Shown < 2 {
+				t.Errorf("the hostile text is shown %d times", got.Shown)
 			}
 		})
 	}

@@ -95,7 +95,7 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 	tb := newTimebase(res)
 	p := &htmlPage{Title: "syndiag report"}
 	for _, c := range res.Captures {
-		s := fmt.Sprintf("%s (%s side", c.Path, c.Role)
+		s := fmt.Sprintf("%s (%s side", DisplayName(c.Path), c.Role)
 		if c.RoleInferred {
 			s += ", inferred"
 		}
@@ -106,14 +106,14 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 		p.Subtitle = append(p.Subtitle, s)
 	}
 	if len(res.Captures) == 1 {
-		p.Title = "syndiag report: " + filepath.Base(res.Captures[0].Path)
+		p.Title = "syndiag report: " + captureName(res.Captures[0].Path)
 	}
 	p.Summary = htmlSummary(res)
 	p.NoFindings = noFindings(res)
 	for _, f := range res.Findings {
 		hf := htmlFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Confidence: f.Confidence, Summary: f.Summary, Evidence: f.Evidence, Recommendation: f.Recommendation}
 		if len(res.Captures) > 1 {
-			hf.Where = filepath.Base(res.Captures[f.Capture].Path)
+			hf.Where = captureName(res.Captures[f.Capture].Path)
 		}
 		if f.AffectedAttempts > 0 {
 			hf.Affected = fmt.Sprintf("%s from %s", wording.Plural(f.AffectedAttempts, "attempt"), wording.Plural(f.AffectedSources, "source"))
@@ -144,6 +144,11 @@ func buildHTML(res *analyze.Result, opt Options) *htmlPage {
 	p.Details = d.blocks
 	return p
 }
+
+// captureName is a capture's file name as the page shows it: as the
+// terminal report does, with its control characters and bytes that are not
+// UTF-8 written as escapes (DisplayName).
+func captureName(path string) string { return DisplayName(filepath.Base(path)) }
 
 // htmlSummary counts what the captures hold, in a few phrases.
 func htmlSummary(res *analyze.Result) []string {

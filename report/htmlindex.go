@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/syndiag/syndiag/analyze"
 	"github.com/syndiag/syndiag/analyze/wording"
+	"github.com/syndiag/syndiag/report/internal/markup"
 )
 
 // HTMLIndex writes triage's index page: a row per case, in the order given
@@ -19,28 +19,28 @@ import (
 // files could not be read show their errors. The page is self-contained,
 // like HTML's, and loads nothing.
 func HTMLIndex(w io.Writer, title string, cases []CaseSummary, opt Options) error {
-	bw := bufio.NewWriter(w)
+	mw := markup.NewWriter(w)
 	if title == "" {
 		title = "syndiag triage"
 	}
-	writeHead(bw, title)
-	fmt.Fprintf(bw, "<header>\n<h1>%s</h1>\n<ul class=\"facts\">\n", esc(title))
+	writeHead(mw, title)
+	mw.Printf("<header>\n<h1>%s</h1>\n<ul class=\"facts\">\n", title)
 	root := commonDir(cases)
 	facts := indexFacts(cases)
 	if root != "" {
-		facts = append([]string{"under " + root}, facts...)
+		facts = append([]string{"under " + DisplayName(root)}, facts...)
 	}
 	for _, s := range facts {
-		fmt.Fprintf(bw, "<li>%s</li>\n", esc(s))
+		mw.Printf("<li>%s</li>\n", s)
 	}
-	bw.WriteString("</ul>\n</header>\n<main>\n<section id=\"cases\">\n<h2>Cases, most severe first</h2>\n")
-	bw.WriteString("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Case</th><th scope=\"col\">Worst</th><th scope=\"col\">Findings</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">Failed</th><th scope=\"col\" class=\"num\">SYN retx</th><th scope=\"col\">Captures</th></tr></thead>\n<tbody>\n")
+	mw.Printf("</ul>\n</header>\n<main>\n<section id=\"cases\">\n<h2>Cases, most severe first</h2>\n")
+	mw.Printf("<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Case</th><th scope=\"col\">Worst</th><th scope=\"col\">Findings</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">Failed</th><th scope=\"col\" class=\"num\">SYN retx</th><th scope=\"col\">Captures</th></tr></thead>\n<tbody>\n")
 	for i, c := range cases {
-		indexRow(bw, i+1, c, root)
+		indexRow(mw, i+1, c, root)
 	}
-	bw.WriteString("</tbody></table></div>\n</section>\n</main>\n")
-	writeFoot(bw)
-	return bw.Flush()
+	mw.Printf("</tbody></table></div>\n</section>\n</main>\n")
+	writeFoot(mw)
+	return mw.Flush()
 }
 
 // indexFacts counts the cases by worst severity.
@@ -67,7 +67,9 @@ func indexSeverityKey(s analyze.Severity) string { return strconv.Itoa(int(s - a
 // indexRow writes a case's row. Names are shown without the folder all
 // cases share (root), and files without their case's folder, so that the
 // columns hold what tells cases apart; the full name is the link's title.
-func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
+// Names, and the messages that hold them, are shown as the terminal shows
+// them (DisplayName).
+func indexRow(w *markup.Writer, rank int, c CaseSummary, root string) {
 	sev := c.Worst().String()
 	label := strings.ToUpper(sev)
 	if c.Worst() == analyze.NoSeverity {
@@ -77,59 +79,59 @@ func indexRow(w *bufio.Writer, rank int, c CaseSummary, root string) {
 	if len(c.Errors) > 0 {
 		class += " error"
 	}
-	fmt.Fprintf(w, "<tr class=\"%s\"><td class=\"num\">%d</td><td>", esc(class), rank)
+	w.Printf("<tr class=\"%s\"><td class=\"num\">%d</td><td>", class, rank)
 	if c.Report != "" {
-		fmt.Fprintf(w, "<a href=\"%s\" title=\"%s\">%s</a>", esc(relativeLink(c.Report)), esc(c.Name), esc(strings.TrimPrefix(c.Name, root)))
+		w.Printf("<a href=\"%s\" title=\"%s\">%s</a>", relativeLink(c.Report), DisplayName(c.Name), DisplayName(strings.TrimPrefix(c.Name, root)))
 	} else {
-		fmt.Fprintf(w, "<span title=\"%s\">%s</span>", esc(c.Name), esc(strings.TrimPrefix(c.Name, root)))
+		w.Printf("<span title=\"%s\">%s</span>", DisplayName(c.Name), DisplayName(strings.TrimPrefix(c.Name, root)))
 	}
 	if c.Joined {
-		w.WriteString(" <span class=\"note\">(client and server joined)</span>")
+		w.Printf(" <span class=\"note\">(client and server joined)</span>")
 	}
 	if c.NotJoined != "" {
-		fmt.Fprintf(w, " <span class=\"note\">(not joined: %s)</span>", esc(c.NotJoined))
+		w.Printf(" <span class=\"note\">(not joined: %s)</span>", DisplayName(c.NotJoined))
 	}
 	for _, e := range c.Errors {
-		fmt.Fprintf(w, "<br><span class=\"err\">error: %s</span>", esc(e))
+		w.Printf("<br><span class=\"err\">error: %s</span>", DisplayName(e))
 	}
-	fmt.Fprintf(w, "</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey(c.Worst()), esc(label))
+	w.Printf("</td><td data-sort=\"%s\"><span class=\"badge\">%s</span></td><td>", indexSeverityKey(c.Worst()), label)
 	for i, f := range c.Findings {
 		if i == 3 {
-			fmt.Fprintf(w, "<br>and %d more", len(c.Findings)-3)
+			w.Printf("<br>and %d more", len(c.Findings)-3)
 			break
 		}
 		if i > 0 {
-			w.WriteString("<br>")
+			w.Printf("<br>")
 		}
-		fmt.Fprintf(w, "<span class=\"kind\">%s</span> (%s, %.2f", esc(string(f.Kind)), esc(f.Severity.String()), f.Confidence)
+		w.Printf("<span class=\"kind\">%s</span> (%s, %.2f", string(f.Kind), f.Severity.String(), f.Confidence)
 		if f.AffectedAttempts > 0 {
-			fmt.Fprintf(w, ", %s", wording.Plural(f.AffectedAttempts, "attempt"))
+			w.Printf(", %s", wording.Plural(f.AffectedAttempts, "attempt"))
 		}
-		w.WriteString(")")
+		w.Printf(")")
 		if i == 0 {
 			// The top finding says what happened; the others are named.
-			fmt.Fprintf(w, "<span class=\"summary\">: %s</span>", esc(f.Summary))
+			w.Printf("<span class=\"summary\">: %s</span>", f.Summary)
 		}
 	}
-	fmt.Fprintf(w, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>", c.Attempts, c.Failed, c.Retransmitted)
+	w.Printf("</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>", c.Attempts, c.Failed, c.Retransmitted)
 	for i, f := range c.Files {
 		if i > 0 {
-			w.WriteString("<br>")
+			w.Printf("<br>")
 		}
 		name := strings.TrimPrefix(strings.TrimPrefix(f.Path, c.Name+"/"), root)
 		if f.Path == c.Name {
 			name = path.Base(f.Path) // the case is this file
 		}
-		fmt.Fprintf(w, "<span title=\"%s\">%s</span> (%s", esc(f.Path), esc(name), esc(f.Role))
+		w.Printf("<span title=\"%s\">%s</span> (%s", DisplayName(f.Path), DisplayName(name), f.Role)
 		if f.Format != "" {
-			fmt.Fprintf(w, ", %s, %s packets", esc(f.Format), count(f.Packets))
+			w.Printf(", %s, %s packets", f.Format, count(f.Packets))
 		}
-		w.WriteString(")")
+		w.Printf(")")
 		if f.Error != "" {
-			fmt.Fprintf(w, " <span class=\"err\">%s</span>", esc(f.Error))
+			w.Printf(" <span class=\"err\">%s</span>", DisplayName(f.Error))
 		}
 	}
-	w.WriteString("</td></tr>\n")
+	w.Printf("</td></tr>\n")
 }
 
 // relativeLink makes a report path a relative URL: its characters escaped

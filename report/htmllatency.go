@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 
 	"github.com/syndiag/syndiag/analyze"
@@ -75,7 +74,7 @@ func latencyChart(res *analyze.Result, sv analyze.ServerSummary, k int) chart {
 		cr[bucket(v)-lo]++
 	}
 	ch := chart{ID: fmt.Sprintf("latency-%d", k), Kind: "latency", Height: 200}
-	ch.Title = fmt.Sprintf("%s in %s: %s answered", sv.Server, filepath.Base(res.Captures[sv.Capture].Path), wording.Plural(sv.Latency.Count, "attempt"))
+	ch.Title = fmt.Sprintf("%s in %s: %s answered", sv.Server, captureName(res.Captures[sv.Capture].Path), wording.Plural(sv.Latency.Count, "attempt"))
 	ch.X = axis{Label: "connect time (log scale)", Min: 0, Max: float64(nb)}
 	for i := 0; i <= nb; i++ {
 		e := latencyEdges[lo+i]

@@ -3,7 +3,6 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/syndiag/syndiag/analyze"
@@ -39,7 +38,7 @@ func pawsSection(res *analyze.Result, tb timebase) htmlSection {
 		// page says plainly why it cannot apply.
 		replay := res.PAWS[i]
 		if replay.Scope != analyze.PAWSCanDrop {
-			s.Notes = append(s.Notes, filepath.Base(res.Captures[ci].Path)+": "+pawsCannotApply[replay.Scope])
+			s.Notes = append(s.Notes, captureName(res.Captures[ci].Path)+": "+pawsCannotApply[replay.Scope])
 			continue
 		}
 		s.Charts = append(s.Charts, pawsCharts(res, tb, replay, limit, &s)...)
@@ -77,7 +76,7 @@ type pawsPoint struct {
 func pawsCharts(res *analyze.Result, tb timebase, replay analyze.PAWSReplay, limit int, s *htmlSection) []chart {
 	if n := replay.OtherSources; n > 0 {
 		k := len(replay.Sources)
-		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", filepath.Base(res.Captures[replay.Capture].Path), n, k))
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: %d more client addresses with timestamps are not drawn (the %d shown have the most SYNs the rule rejects, then unanswered, then the most SYNs).", captureName(res.Captures[replay.Capture].Path), n, k))
 	}
 	var out []chart
 	for k, src := range replay.Sources {
@@ -159,7 +158,7 @@ func pawsChart(res *analyze.Result, tb timebase, ci, k int, src analyze.PAWSSour
 		}
 		ch.Series = append(ch.Series, line)
 	}
-	ch.Desc = fmt.Sprintf("TSval against time for %s in %s: %s.", src.Addr, filepath.Base(res.Captures[ci].Path), ch.Title)
+	ch.Desc = fmt.Sprintf("TSval against time for %s in %s: %s.", src.Addr, captureName(res.Captures[ci].Path), ch.Title)
 	return ch
 }
 

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/syndiag/syndiag/analyze"
 	"github.com/syndiag/syndiag/analyze/wording"
@@ -59,7 +58,7 @@ func queueChart(res *analyze.Result, tb timebase, q analyze.AcceptQueue, k int) 
 		}
 	}
 	ch := chart{ID: fmt.Sprintf("queue-%d", k), Kind: "queue", X: timeAxis(tb.span), Height: 220}
-	ch.Title = fmt.Sprintf("%s in %s", q.Server, filepath.Base(res.Captures[ci].Path))
+	ch.Title = fmt.Sprintf("%s in %s", q.Server, captureName(res.Captures[ci].Path))
 	answered := series{Name: "SYNs answered", Style: "q-ok", Kind: seriesBars}
 	unanswered := series{Name: "SYNs unanswered", Style: "q-lost", Kind: seriesBars}
 	top, totalLost := 0.0, 0

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -86,7 +85,7 @@ func sourceTable(res *analyze.Result) htmlTable {
 		}
 		row := []htmlCell{addrCell(s.IP.String(), s.IP), intCell(s.Attempts), intCell(s.Failed), intCell(s.Retransmitted), keyCell(clocks, strconv.Itoa(s.TimestampClocks)), cell(s.Verdict)}
 		if multi {
-			row = append([]htmlCell{cell(filepath.Base(res.Captures[s.Capture].Path))}, row...)
+			row = append([]htmlCell{cell(captureName(res.Captures[s.Capture].Path))}, row...)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -152,7 +151,7 @@ func attemptTable(res *analyze.Result, tb timebase) htmlTable {
 			row = append(row, cell(lost))
 		}
 		if len(res.Captures) > 1 {
-			row = append([]htmlCell{cell(filepath.Base(res.Captures[a.Capture].Path))}, row...)
+			row = append([]htmlCell{cell(captureName(res.Captures[a.Capture].Path))}, row...)
 		}
 		t.Rows = append(t.Rows, row)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -159,7 +158,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 	}
 	c := res.Captures[ci]
 	ch := &chart{ID: fmt.Sprintf("timeline-%d", ci), Kind: "timeline", X: timeAxis(tb.span), Lanes: names}
-	ch.Title = fmt.Sprintf("%s (%s side)", filepath.Base(c.Path), c.Role)
+	ch.Title = fmt.Sprintf("%s (%s side)", captureName(c.Path), c.Role)
 	if joined(res) && ci == res.Join.Server {
 		ch.Title += ", on the client's clock"
 	}
@@ -177,7 +176,7 @@ func timeline(res *analyze.Result, tb timebase, ci int, share budget) *chart {
 			parts = append(parts, fmt.Sprintf("%d %s", n, st.outcome))
 		}
 	}
-	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", wording.Plural(len(idx), "attempt"), wording.Plural(syns, "SYN transmission"), wording.Plural(len(by(res, idx)), "client address"), filepath.Base(c.Path), strings.Join(parts, ", "))
+	ch.Desc = fmt.Sprintf("Timeline of %s and %s from %s in %s: %s.", wording.Plural(len(idx), "attempt"), wording.Plural(syns, "SYN transmission"), wording.Plural(len(by(res, idx)), "client address"), captureName(c.Path), strings.Join(parts, ", "))
 	// Each lane is as tall as the rows its overlapping attempts need, two
 	// at least; a row is 12 px.
 	var row map[int]int
