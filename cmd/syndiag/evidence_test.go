@@ -54,7 +54,7 @@ func TestEvidenceFlag(t *testing.T) {
 		stderr string
 	}{
 		{desc: "garbage", args: []string{"--evidence", garbage, abort0 + "server.pcap"}, code: 2,
-			stderr: "syndiag: evidence " + garbage + `: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces: it starts with "hello, this is not evidence"`},
+			stderr: "syndiag: evidence " + garbage + `: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r, skb:kfree_skb traces, kernel logs (dmesg, journalctl -k, syslog) and firewall listings (iptables -L -v -n -x, iptables-save -c, nft list ruleset): it starts with "hello, this is not evidence"`},
 		{desc: "missing", args: []string{"--evidence", "nonexistent", abort0 + "server.pcap"}, code: 2, stderr: "syndiag: evidence nonexistent: no such file or directory"},
 		{desc: "empty folder", args: []string{"--evidence", empty, abort0 + "server.pcap"}, code: 2, stderr: "no evidence file in this folder"},
 		{desc: "two sides", args: []string{"--evidence", filepath.Join(sides, "server"), "--evidence", filepath.Join(sides, "client"), abort0 + "server.pcap"}, code: 2, stderr: "evidence from both the server and the client"},
