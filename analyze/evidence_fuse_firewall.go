@@ -40,9 +40,9 @@ func inputChain(chain string) bool {
 var xtablesTables = []string{"filter", "raw", "mangle", "nat", "security"}
 
 // fwRules returns the rules that SYNs of one address family pass, one view
-// of each ruleset: nft's listing holds iptables-nft's tables, and
-// iptables-save every table iptables -L shows, so those are not counted
-// twice.
+// of each ruleset: nft's listing holds iptables-nft's tables (but counts no
+// chain policy), and iptables-save every table iptables -L shows, so those
+// are not counted twice.
 func (fz *fuser) fwRules(v6 bool) []evidence.FirewallRule {
 	fam := "ip"
 	if v6 {
@@ -57,7 +57,8 @@ func (fz *fuser) fwRules(v6 bool) []evidence.FirewallRule {
 	for _, r := range fz.ev.Firewall {
 		switch {
 		case r.Family != fam && r.Family != "inet", !inputChain(r.Chain):
-		case r.Format != evidence.FirewallNft && nftXtables:
+		case r.Format != evidence.FirewallNft && nftXtables && !r.Policy:
+			// nft counts no policy: iptables' listing of it is the only one.
 		case r.Format == evidence.FirewallList && save:
 		default:
 			out = append(out, r)

@@ -183,6 +183,28 @@ func TestFirewallPrecisionAndTime(t *testing.T) {
 		}
 	})
 
+	t.Run("every listing", func(t *testing.T) {
+		// iptables -L, iptables-save and nft of the same iptables-nft
+		// rules: each rule is read once, from nft, and the policy, which
+		// nft does not count, from iptables-save.
+		var files []evFile
+		for _, n := range []string{"iptables-L", "iptables-save", "nft"} {
+			files = append(files, fusionFile(t, n+"-before.txt"), fusionFile(t, n+"-after.txt"))
+		}
+		with, without := fuseFusion(t, files...)
+		f, _ := pair(t, with, without, KindServerSilentDrop)
+		n := 0
+		for _, e := range f.Evidence {
+			if strings.Contains(e, "198.18.180.1:8081 without an answer") {
+				n++
+			}
+		}
+		want := fmt.Sprintf("the DROP policy of INPUT (iptables-save) grew by %d packets", get("policy_packets_after")-get("policy_packets_before"))
+		if n != 1 || !hasEvidence(f, "“INPUT: tcp dport 8081 drop” (nft)") || !hasEvidence(f, want) {
+			t.Errorf("%d lines about 8081 (want 1, from nft), and %q:\n%s", n, want, strings.Join(f.Evidence, "\n"))
+		}
+	})
+
 	t.Run("no rule grew", func(t *testing.T) {
 		// The first listing twice, the second copy stamped when the real
 		// second listing was taken: no counter moved around the capture.
