@@ -10,8 +10,13 @@
 // each lost SYN died (localize.go); given two captures that are not such a
 // pair, it says why it did not join them (Join.Outcome). Given the server's
 // host evidence, which package flows/evidence reads, it checks its findings
-// against the kernel's own counters, settings, listeners and drop reasons,
-// and adds the findings the evidence alone supports (evidence_fuse.go).
+// against the kernel's own counters, settings, listeners and drop reasons
+// (evidence_fuse.go, evidence_fuse_drops.go), its log lines, placed on the
+// capture's clock where they allow (evidence_fuse_kernlog.go), and the
+// firewall rules whose counters grew by the SYNs it shows unanswered or
+// refused (evidence_fuse_firewall.go, what a rule matches in
+// evidence_fuse_fwmatch.go), and adds the findings the evidence alone
+// supports.
 //
 // Every decision the reports show is made here, once, and kept in the
 // Result: besides the findings, the per-host PAWS replay of each capture

@@ -26,7 +26,10 @@ import (
 // cover the captures.
 type HostEvidence struct {
 	*evidence.Host
-	notes []string // from fuseEvidence
+	// LogEvents are the kernel log events placed on the wall clock where
+	// their lines allow, a line given in several files once.
+	LogEvents []KernelLogEvent
+	notes     []string // from fuseEvidence
 }
 
 // Notes returns the notes of the evidence (Host.Notes), then those of the
@@ -57,6 +60,7 @@ const (
 	KindHostSyncookiesOff Kind = "host_syncookies_off"
 	KindHostSmallBacklog  Kind = "host_small_backlog"
 	KindHostListenDrops   Kind = "host_listen_drops"
+	KindHostConntrackFull Kind = "host_conntrack_full"
 )
 
 // AnalyzeWithEvidence runs Analyze, then checks its findings against the
@@ -111,6 +115,9 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 	fz := &fuser{res: res, ev: ev}
 	fz.coverage()
 	fz.traceCoverage()
+	fz.firewallCoverage()
+	fz.placeKernelLog()
+	fz.timeWaitLog()
 	if ev.Side == evidence.SideClient {
 		ev.notes = append(ev.notes, fmt.Sprintf("the evidence was collected on the client (%s): its counters and listeners are not the server's, so only the client's own settings are compared with the capture", base(ev.SideFile)))
 		for i := range res.Findings {
@@ -131,10 +138,14 @@ func fuseEvidence(res *Result, ev *HostEvidence) {
 			fz.acceptQueueReasons(f)
 		case KindSYNQueueOverflow:
 			fz.synQueue(f, &adj)
+			fz.synQueueLog(f, &adj)
 		case KindServerSilentDrop:
 			fz.silentDrop(f, &adj)
 		case KindRefused:
 			fz.refusedReasons(f, &adj)
+			fz.refusedFirewall(f, &adj)
+		case KindICMPUnreachable:
+			fz.refusedFirewall(f, &adj)
 		case KindStaleTimeWait:
 			fz.staleReasons(f, &adj)
 		case KindTimestampsNonMonotone:
@@ -525,7 +536,19 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 		add(s + "; if they were these, a listener, not a firewall, dropped them: look at ss -lnt and the application's accept loop")
 		adj.lower(0.6)
 	}
-	fz.silentDropReasons(f, adj, syns, serverSide)
+	other := fz.silentDropReasons(f, adj, syns, serverSide)
+	other = fz.silentDropLog(f, adj, serverSide) || other
+	if g := fz.silentDropFirewall(f, adj, serverSide); g.noneGrew {
+		s := fmt.Sprintf("no DROP or REJECT rule that matches these SYNs, nor a DROP policy, grew between %s while the capture shows %s to %s without an answer: a rule that dropped them would have counted them", g.files, wording.Plural(g.syns.n, "SYN transmission"), g.syns.where())
+		if other {
+			add(s + ", so the firewall's listed tables did not drop them; the cause named above did")
+		} else {
+			add(s + ", so the firewall's listed tables did not drop them: look at conntrack (dmesg, conntrack -S), rp_filter, or the listener")
+			if serverSide {
+				adj.lower(0.7)
+			}
+		}
+	}
 }
 
 // timestamps: several timestamp clocks behind one address only matter with
@@ -643,6 +666,10 @@ func (fz *fuser) risks(seen map[Kind]bool) []Finding {
 			f.Capture = capture
 			out = append(out, f)
 		}
+	}
+	if f, ok := fz.conntrackRisk(); ok && !seen[KindServerSilentDrop] {
+		f.Capture = capture
+		out = append(out, f)
 	}
 	if c, ok := fz.counter("TcpExt:ListenDrops"); ok && !c.SinceBoot && c.Delta > 0 && !seen[KindAcceptQueueOverflow] && !seen[KindSYNQueueOverflow] && !seen[KindPerHostPAWS] && !seen[KindServerSilentDrop] {
 		f := Finding{Kind: KindHostListenDrops, Severity: Warning, Confidence: 0.9, Capture: capture}

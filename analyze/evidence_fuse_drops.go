@@ -139,10 +139,11 @@ var silentDropCauses = []struct {
 // silentDropReasons names the cause of unanswered SYNs from the kernel's
 // drop reasons during the capture. The drops are compared with every SYN
 // transmission of the capture that got no answer, since a trace cannot
-// tell which attempts its packets belonged to.
-func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, serverSide bool) {
+// tell which attempts its packets belonged to. It reports whether a
+// reason other than a netfilter rule's was named.
+func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, serverSide bool) (other bool) {
 	if !fz.tracesUsable(f.Capture) {
-		return
+		return false
 	}
 	all := fz.unansweredSYNs(f.Capture)
 	named := false
@@ -152,6 +153,7 @@ func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, server
 			continue
 		}
 		named = true
+		other = other || c.reason != "NETFILTER_DROP"
 		s := fmt.Sprintf("the kernel's drop reasons (%s) show %s %s %s, and the capture shows %s without an answer (%d in these attempts)", d.source(), wording.Plural(d.n, c.reason+" drop"), d.where(), d.when(), wording.Plural(all, "SYN transmission"), syns)
 		switch {
 		case d.n == all:
@@ -181,6 +183,7 @@ func (fz *fuser) silentDropReasons(f *Finding, adj *adjustment, syns int, server
 			}
 		}
 	}
+	return other
 }
 
 // unansweredSYNs counts the SYN transmissions of a capture's attempts

@@ -22,6 +22,10 @@ var evidenceKinds = map[evidence.Kind]string{
 	evidence.KindUname:   "uname",
 	evidence.KindCollect: "collect",
 	evidence.KindTrace:   "drop-reason trace",
+	// The files list reads "kernel log" and "3 events", "firewall" and
+	// "14 rules".
+	evidence.KindKernelLog: "kernel log",
+	evidence.KindFirewall:  "firewall",
 }
 
 // evidenceWhat says what a file of a kind holds, counted.
@@ -40,6 +44,10 @@ func evidenceWhat(f evidence.File) string {
 		s = "side"
 	case evidence.KindTrace:
 		s = wording.Plural(f.Values, "dropped packet")
+	case evidence.KindKernelLog:
+		s = wording.Plural(f.Values, "event")
+	case evidence.KindFirewall:
+		s = wording.Plural(f.Values, "rule")
 	}
 	if f.Ignored > 0 {
 		s += fmt.Sprintf(" (%s not used)", wording.Plural(f.Ignored, "line"))
@@ -143,6 +151,8 @@ func hostEvidence(p *page, res *analyze.Result) {
 	}
 
 	dropReasons(p, ev)
+	firewallChanges(p, ev)
+	kernelLog(p, ev)
 
 	if ss := ev.KeySysctls(); len(ss) > 0 {
 		p.heading("Settings that decide how SYNs are treated")
@@ -218,6 +228,56 @@ type jsonEvidence struct {
 	Listeners []jsonListener     `json:"listeners"`
 	// DropReasons is there only when a drop-reason trace was read.
 	DropReasons []jsonDropReason `json:"drop_reasons,omitempty"`
+	// KernelLog is there only when a kernel log had events: each line
+	// once, placed on the wall clock where the analysis could.
+	KernelLog []jsonKernelEvent `json:"kernel_log,omitempty"`
+	// Firewall is there only when a firewall listing was read: every
+	// rule and counted policy, by ruleset, as listed.
+	Firewall []jsonFirewallRule `json:"firewall,omitempty"`
+}
+
+type jsonKernelEvent struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// Time is the wall-clock time, null when it could not be tied; Tie
+	// says how it was: "wall", "local", "no-year", "boot" or "".
+	Time      *string  `json:"time"`
+	Tie       string   `json:"tie"`
+	Stamp     string   `json:"stamp"`
+	SinceBoot *float64 `json:"since_boot_s"`
+	During    *bool    `json:"during_capture"` // null when Time is
+
+	Addr       *string `json:"addr"`
+	Port       *int    `json:"port"`
+	Action     *string `json:"action"`
+	Suppressed *int    `json:"suppressed"`
+	File       string  `json:"file"`
+	Line       int     `json:"line"`
+}
+
+type jsonFirewallRule struct {
+	Format   string `json:"format"`
+	Family   string `json:"family"`
+	Table    string `json:"table"`
+	Chain    string `json:"chain"`
+	Rule     string `json:"rule"`
+	Target   string `json:"target"`
+	Policy   bool   `json:"policy"`
+	Position int    `json:"position"`
+	Handle   int    `json:"handle"`
+	Counter  string `json:"counter"`
+	// Single: one listing only; the counts are totals and the before and
+	// delta fields are null.
+	Single        bool    `json:"single"`
+	Packets       uint64  `json:"packets"`
+	Bytes         uint64  `json:"bytes"`
+	Exact         bool    `json:"exact"`
+	BeforePackets *uint64 `json:"before_packets"`
+	BeforeBytes   *uint64 `json:"before_bytes"`
+	DeltaPackets  *int64  `json:"delta_packets"`
+	DeltaBytes    *int64  `json:"delta_bytes"`
+	From          *string `json:"from"`
+	To            string  `json:"to"`
 }
 
 type jsonDropReason struct {
@@ -317,5 +377,121 @@ func evidenceJSON(ev *analyze.HostEvidence) jsonEvidence {
 			j.DropReasons = append(j.DropReasons, jd)
 		}
 	}
+	for _, e := range ev.LogEvents {
+		j.KernelLog = append(j.KernelLog, kernelEventJSON(e))
+	}
+	for _, r := range ev.Firewall {
+		j.Firewall = append(j.Firewall, firewallRuleJSON(r))
+	}
 	return j
+}
+
+func kernelEventJSON(e analyze.KernelLogEvent) jsonKernelEvent {
+	je := jsonKernelEvent{Kind: string(e.Kind), Message: e.Message, Tie: e.Tie, Stamp: e.Stamp, File: e.File, Line: e.Line}
+	if !e.At.IsZero() {
+		t, during := timestamp(e.At.UnixNano()), e.During
+		je.Time, je.During = &t, &during
+	}
+	if e.HasBoot {
+		b := e.Boot.Seconds()
+		je.SinceBoot = &b
+	}
+	switch e.Kind {
+	case evidence.KernelSynFlood:
+		port, action := int(e.Port), e.Action
+		je.Port, je.Action = &port, &action
+		if e.Addr.IsValid() {
+			a := e.Addr.String()
+			je.Addr = &a
+		}
+	case evidence.KernelSuppressed:
+		n := e.Suppressed
+		je.Suppressed = &n
+	}
+	return je
+}
+
+func firewallRuleJSON(r evidence.FirewallRule) jsonFirewallRule {
+	jr := jsonFirewallRule{Format: string(r.Format), Family: r.Family, Table: r.Table, Chain: r.Chain, Rule: r.Rule, Target: r.Target, Policy: r.Policy,
+		Position: r.Position, Handle: r.Handle, Counter: r.Counter, Single: r.Single, Packets: r.Packets.N, Bytes: r.Bytes.N, To: r.To}
+	jr.Exact = r.Packets.Exact() && r.Bytes.Exact()
+	if !r.Single {
+		bp, bb, dp, db, from := r.Before.Packets.N, r.Before.Bytes.N, r.DeltaPackets, r.DeltaBytes, r.From
+		jr.BeforePackets, jr.BeforeBytes, jr.DeltaPackets, jr.DeltaBytes, jr.From = &bp, &bb, &dp, &db, &from
+		jr.Exact = r.DeltaExact()
+	}
+	return jr
+}
+
+// firewallChanges lays out the firewall rules whose packet counters
+// changed between two listings (or may have: rounded counts), and counts
+// the rest; the findings say which of them concern the capture.
+func firewallChanges(p *page, ev *analyze.HostEvidence) {
+	if len(ev.Firewall) == 0 {
+		return
+	}
+	var rows [][]string
+	same, single := 0, 0
+	for _, r := range ev.Firewall {
+		switch {
+		case r.Single:
+			single++
+			continue
+		case r.DeltaExact() && r.DeltaPackets == 0:
+			same++
+			continue
+		}
+		change := fmt.Sprintf("%+d", r.DeltaPackets)
+		if !r.DeltaExact() {
+			change = "~" + change
+		}
+		rows = append(rows, []string{string(r.Format), p.cut(analyze.FirewallRuleText(r), 48), r.Target, r.Before.Packets.String(), r.Packets.String(), change})
+	}
+	p.heading("Firewall counters")
+	if len(rows) > 0 {
+		p.table([]string{"Listing", "Rule", "Verdict", "Before", "After", "Change"}, rows, 3, 4, 5)
+	}
+	var lines []string
+	if same > 0 {
+		lines = append(lines, fmt.Sprintf("%s did not change.", wording.Count(same, "other rule or policy|other rules or policies")))
+	}
+	if single > 0 {
+		lines = append(lines, fmt.Sprintf("%s in one listing only: totals since they were added, not changes.", wording.Count(single, "rule is|rules are")))
+	}
+	if len(rows) > 0 {
+		lines = append(lines, "Packets; ~: rounded counts (iptables -L without -x). Every rule is in --format json.")
+	}
+	for _, l := range lines {
+		p.text(2, l)
+	}
+	p.gap()
+}
+
+// kernelLog lays out the kernel log events, each line once, with the time
+// the analysis placed it at.
+func kernelLog(p *page, ev *analyze.HostEvidence) {
+	if len(ev.LogEvents) == 0 {
+		return
+	}
+	var rows [][]string
+	for _, e := range ev.LogEvents {
+		when := e.Stamp
+		if !e.At.IsZero() {
+			when = e.At.UTC().Format("2006-01-02 15:04:05.000")
+		}
+		during := "no"
+		switch {
+		case e.During:
+			during = "yes"
+		case e.At.IsZero():
+			during = "cannot tell"
+		}
+		rows = append(rows, []string{when, analyze.KernelEventText(e.KernelEvent), during, fmt.Sprintf("%s:%d", DisplayName(filepath.Base(e.File)), e.Line)})
+	}
+	p.heading("Kernel log")
+	shown, more := p.topRows(rows, make([]int, len(rows)))
+	p.table([]string{"Time (UTC)", "Event", "In the capture", "File:line"}, shown)
+	p.more(more)
+	p.text(2, "A line given in two files (dmesg and dmesg --time-format iso) is listed once; a time since boot is shown as printed when nothing ties it to the wall clock.")
+	p.gap()
 }

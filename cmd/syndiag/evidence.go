@@ -65,7 +65,7 @@ func readEvidence(paths, captures []string) (*evidence.Host, error) {
 			}
 		}
 		if read == 0 {
-			return nil, fmt.Errorf("evidence %s: no evidence file in this folder (netstat -s, nstat, /proc/net/netstat or snmp, sysctl, ss -lnt, uname -r output)", p)
+			return nil, fmt.Errorf("evidence %s: no evidence file in this folder (netstat -s, nstat, /proc/net/netstat or snmp, sysctl, ss -lnt, uname -r, skb:kfree_skb trace, kernel log or firewall listing output)", p)
 		}
 	}
 	return ev, nil

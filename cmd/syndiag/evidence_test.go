@@ -54,7 +54,7 @@ func TestEvidenceFlag(t *testing.T) {
 		stderr string
 	}{
 		{desc: "garbage", args: []string{"--evidence", garbage, abort0 + "server.pcap"}, code: 2,
-			stderr: "syndiag: evidence " + garbage + `: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces: it starts with "hello, this is not evidence"`},
+			stderr: "syndiag: evidence " + garbage + `: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r, skb:kfree_skb traces, kernel logs (dmesg, journalctl -k, syslog) and firewall listings (iptables -L -v -n -x, iptables-save -c, nft list ruleset): it starts with "hello, this is not evidence"`},
 		{desc: "missing", args: []string{"--evidence", "nonexistent", abort0 + "server.pcap"}, code: 2, stderr: "syndiag: evidence nonexistent: no such file or directory"},
 		{desc: "empty folder", args: []string{"--evidence", empty, abort0 + "server.pcap"}, code: 2, stderr: "no evidence file in this folder"},
 		{desc: "two sides", args: []string{"--evidence", filepath.Join(sides, "server"), "--evidence", filepath.Join(sides, "client"), abort0 + "server.pcap"}, code: 2, stderr: "evidence from both the server and the client"},
@@ -240,5 +240,66 @@ func TestEvidenceDropReasons(t *testing.T) {
 	d := doc.Evidence.DropReasons
 	if len(d) != 2 || d[0].Reason != "NO_SOCKET" || d[0].Count != 7 || d[0].Clock != "marker" || len(d[0].Sites) != 1 || d[0].Sites[0].Function != "tcp_v4_rcv" {
 		t.Errorf("drop_reasons %+v; want NO_SOCKET 7 at tcp_v4_rcv, then QUEUE_PURGE", d)
+	}
+}
+
+// TestEvidenceFirewallAndKernelLog: firewall listings and a kernel log are
+// listed by kind in the files table, the rules whose counters changed and
+// the log's events in tables of their own, and every rule and event in the
+// JSON document's firewall and kernel_log.
+func TestEvidenceFirewallAndKernelLog(t *testing.T) {
+	dir := "../../testdata/fusion/"
+	ev := []string{"--evidence", dir + "evidence/iptables-L-before.txt", "--evidence", dir + "evidence/iptables-L-after.txt", "--evidence", dir + "evidence/dmesg.txt", "--evidence", dir + "evidence/dmesg-iso.txt"}
+	code, stdout, stderr := runCmd(t, append(ev, dir+"server.pcap")...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"iptables-L-after.txt firewall 2026-12-04 18:38:30 11 rules",
+		"dmesg.txt kernel log - 1 event",
+		"Firewall counters",
+		"iptables -L INPUT: tcp dpt:8081 DROP 200000 200006 +6",
+		"iptables -L INPUT: policy DROP DROP 0 3 +3",
+		"Kernel log",
+		"2026-12-04 18:38:20.440 SYN queue full on 198.18.180.1:8090, SYNs dropped yes dmesg-iso.txt:1",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("the report lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, stderr = runCmd(t, append(append([]string{"--format", "json"}, ev...), dir+"server.pcap")...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Evidence struct {
+			KernelLog []struct {
+				Kind   string  `json:"kind"`
+				Time   *string `json:"time"`
+				Tie    string  `json:"tie"`
+				During *bool   `json:"during_capture"`
+				Addr   *string `json:"addr"`
+				Port   *int    `json:"port"`
+				File   string  `json:"file"`
+			} `json:"kernel_log"`
+			Firewall []struct {
+				Chain        string `json:"chain"`
+				Target       string `json:"target"`
+				Policy       bool   `json:"policy"`
+				DeltaPackets *int64 `json:"delta_packets"`
+				Exact        bool   `json:"exact"`
+			} `json:"firewall"`
+		} `json:"evidence"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	k := doc.Evidence.KernelLog
+	if len(k) != 1 || k[0].Kind != "syn-flood" || k[0].Time == nil || *k[0].Time != "2026-12-04T18:38:20.440842000Z" || k[0].Tie != "wall" || k[0].During == nil || !*k[0].During || *k[0].Addr != "198.18.180.1" || *k[0].Port != 8090 {
+		t.Errorf("kernel_log %+v; want the one line of dmesg-iso.txt, during the capture", k)
+	}
+	fw := doc.Evidence.Firewall
+	if len(fw) != 11 || !fw[0].Policy || fw[0].Target != "DROP" || fw[0].DeltaPackets == nil || *fw[0].DeltaPackets != 3 || !fw[0].Exact {
+		t.Errorf("firewall %+v; want 11 rules, the INPUT policy first with +3", fw)
 	}
 }

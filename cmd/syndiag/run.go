@@ -93,7 +93,7 @@ func analyzeFlags(opt *analyzeOptions) *pflag.FlagSet {
 	fs.StringVar(&opt.attempts, "attempts", "", "also write every handshake attempt to this file as JSON lines, one object per line as the JSON report's attempts[] has it (the JSON report lists at most 5000)")
 	fs.IntVar(&opt.maxOpen, "max-open", flows.DefaultMaxOpen, "most handshakes tracked at once per capture (at least 1); beyond it the one idle the longest is closed early and counted")
 	fs.StringVar(&opt.failOn, "fail-on", "none", "exit 1 when a finding has at least this severity: info, warning, critical or none")
-	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, or a folder of them (syndiag collect makes one); repeatable")
+	fs.StringArrayVar(&opt.evidence, "evidence", nil, "the server's own evidence: output of netstat -s, nstat, /proc/net/netstat, sysctl, ss -lnt, uname -r, skb:kfree_skb traces, dmesg or journalctl -k, iptables -L -v -n -x, iptables-save -c or nft list ruleset, or a folder of them (syndiag collect makes one); repeatable")
 	fs.StringVar(&opt.client, "client", "", "a capture taken on the client side (or its LAN, before any NAT), to join with --server")
 	fs.StringVar(&opt.server, "server", "", "a capture taken on the server, to join with --client")
 	fs.StringVar(&opt.expect, "expect", "", "compare the findings with a saved JSON report (--format json) and exit 3 when a finding appeared, disappeared or changed severity")

@@ -246,7 +246,7 @@ func TestErrors(t *testing.T) {
 		err     error
 		msg     string
 	}{
-		{"garbage", "hello, this is not evidence\nand neither is this line\n", ErrNotEvidence, `evidence f.txt: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces: it starts with "hello, this is not evidence"`},
+		{"garbage", "hello, this is not evidence\nand neither is this line\n", ErrNotEvidence, `evidence f.txt: not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r, skb:kfree_skb traces, kernel logs (dmesg, journalctl -k, syslog) and firewall listings (iptables -L -v -n -x, iptables-save -c, nft list ruleset): it starts with "hello, this is not evidence"`},
 		{"empty", "", ErrNotEvidence, "evidence f.txt: not host evidence"},
 		{"only comments", "# nothing here\n\n", ErrNotEvidence, "evidence f.txt: not host evidence"},
 		{"binary", "\x00\x01\x02binary", ErrNotEvidence, "it starts with"},

@@ -61,7 +61,7 @@ const maxFileSize = 64 << 20
 // Errors about evidence files, wrapped in an *Error that names the file.
 var (
 	// ErrNotEvidence means the content is none of the outputs syndiag reads.
-	ErrNotEvidence = errors.New("not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r and skb:kfree_skb traces")
+	ErrNotEvidence = errors.New("not host evidence: syndiag reads the output of netstat -s, nstat, cat /proc/net/netstat or /proc/net/snmp, sysctl, ss -lnt, uname -r, skb:kfree_skb traces, kernel logs (dmesg, journalctl -k, syslog) and firewall listings (iptables -L -v -n -x, iptables-save -c, nft list ruleset)")
 	// ErrCapture means the file is a packet capture.
 	ErrCapture = errors.New("a packet capture, not host evidence: give it as a capture FILE argument")
 	// ErrTooLarge means the file is larger than any of these outputs.
