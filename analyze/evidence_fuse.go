@@ -538,7 +538,12 @@ func (fz *fuser) silentDrop(f *Finding, adj *adjustment) {
 	}
 	other := fz.silentDropReasons(f, adj, syns, serverSide)
 	other = fz.silentDropLog(f, adj, serverSide) || other
-	if g := fz.silentDropFirewall(f, adj, serverSide); g.noneGrew {
+	g := fz.silentDropFirewall(f, adj, serverSide)
+	if g.named && g.all {
+		f.Summary += ": the server's firewall dropped them (its DROP rules grew by as many, below)"
+		f.Recommendation = "The server's firewall drops these SYNs silently: find the rules named below (`iptables -L -v -n -x --line-numbers`, `nft -a list ruleset`: their counters grow with each SYN) and allow the clients that should connect; a DROP leaves them waiting for their SYN timeouts, a REJECT would at least fail them at once."
+	}
+	if g.noneGrew {
 		s := fmt.Sprintf("no DROP or REJECT rule that matches these SYNs, nor a DROP policy, grew between %s while the capture shows %s to %s without an answer: a rule that dropped them would have counted them", g.files, wording.Plural(g.syns.n, "SYN transmission"), g.syns.where())
 		if other {
 			add(s + ", so the firewall's listed tables did not drop them; the cause named above did")

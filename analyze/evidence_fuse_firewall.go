@@ -284,6 +284,9 @@ func (fz *fuser) jumpMatch(r evidence.FirewallRule, rules []evidence.FirewallRul
 // firewallGrowth is the firewall's answer about some SYNs.
 type firewallGrowth struct {
 	named bool // a rule or policy that grew names a cause
+	// all: rules and policies that grew by at least as many account for
+	// every attempt of the finding.
+	all bool
 	// noneGrew: exact listings around the capture, and no DROP rule that
 	// matches the SYNs, nor a DROP policy, grew; files names them.
 	noneGrew bool
@@ -366,6 +369,12 @@ func (fz *fuser) silentDropFirewall(f *Finding, adj *adjustment, serverSide bool
 		partial = partial || fz.fwSpanOf(p, f.Capture) == fwPartial
 	}
 	fz.silentDropPolicies(f, adj, policies, attempts, covered, serverSide, &g)
+	if !g.all {
+		g.all = len(f.attempts) > 0
+		for _, i := range f.attempts {
+			g.all = g.all && covered[i]
+		}
+	}
 	if read && !moved && !partial {
 		g.noneGrew, g.syns = true, fz.synsMatched(attempts, ruleMatch{}, false)
 	}
@@ -399,7 +408,11 @@ func (fz *fuser) silentDropRule(f *Finding, adj *adjustment, r evidence.Firewall
 		s += " (the listings do not span the whole capture)"
 	}
 	f.Evidence = append(f.Evidence, s)
-	if !serverSide {
+	// A count that matches exactly ties the rule to these SYNs wherever
+	// the capture was taken: they reached the server and its firewall
+	// dropped them. Otherwise only a server-side capture saw what the
+	// server's rules saw.
+	if !serverSide && (cmp != fwSame || r.Single || span == fwPartial) {
 		return cmp
 	}
 	switch {
@@ -435,6 +448,7 @@ func (fz *fuser) silentDropPolicies(f *Finding, adj *adjustment, policies []evid
 		cmp, words := compareGrowth(p, c.n)
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s, and the capture shows %s to %s without an answer that no rule that grew accounts for: %s — packets no rule accepts fall to the policy", describeRule(p), describeGrowth(p), wording.Plural(c.n, "SYN transmission"), c.where(), words))
 		g.named = g.named || cmp == fwSame || cmp == fwMore
+		g.all = g.all || (cmp == fwSame || cmp == fwMore) && !p.Single
 		if serverSide && !p.Single {
 			switch cmp {
 			case fwSame:
@@ -477,6 +491,12 @@ func (fz *fuser) refusedFirewall(f *Finding, adj *adjustment) {
 			s += " — the firewall answered these SYNs, not a closed port: a listener may well be there"
 			if m.namesPort() {
 				adj.raise(0.5)
+			}
+			if f.Kind == KindRefused && fz.matchesAll(f.attempts, m) {
+				// The model's "nothing was listening there" no longer
+				// holds: say who answered.
+				f.Summary = fmt.Sprintf("%s refused with RST by the server's firewall: %s answered them, not a closed port", wording.Plural(len(f.attempts), "connection"), describeRule(r))
+				f.Recommendation = "The server's firewall rejects these SYNs. If these clients should connect, allow them in that rule or remove it (`iptables -L -v -n -x --line-numbers`, `nft -a list ruleset`: its counter grows with each refusal); if they should not, the clients are misconfigured and their retries only add load."
 			}
 		}
 		f.Evidence = append(f.Evidence, s)
@@ -526,4 +546,14 @@ func FirewallRuleText(r evidence.FirewallRule) string {
 		return r.Chain + ": policy " + r.Target
 	}
 	return ruleText(r)
+}
+
+// matchesAll reports whether a rule matches every attempt of idx.
+func (fz *fuser) matchesAll(idx []int, m ruleMatch) bool {
+	for _, i := range idx {
+		if a := &fz.res.Attempts[i]; !m.matches(a.Client, a.Server) {
+			return false
+		}
+	}
+	return len(idx) > 0
 }

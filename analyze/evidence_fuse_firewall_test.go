@@ -122,6 +122,12 @@ func TestFirewallFusion(t *testing.T) {
 					t.Errorf("server_silent_drop lacks %q:\n%s", w, strings.Join(f.Evidence, "\n"))
 				}
 			}
+			// The summary names the firewall only when the rules and the
+			// policy account for every attempt (nft counts no policy, so
+			// the SYNs to 8084 stay unexplained there).
+			if named := strings.HasSuffix(f.Summary, ": the server's firewall dropped them (its DROP rules grew by as many, below)"); named != tc.policy {
+				t.Errorf("server_silent_drop summary %q: names the firewall %v, want %v", f.Summary, named, tc.policy)
+			}
 			if f.Confidence <= b.Confidence {
 				t.Errorf("server_silent_drop confidence %.2f, %.2f without the firewall: want it raised", f.Confidence, b.Confidence)
 			}
@@ -130,6 +136,9 @@ func TestFirewallFusion(t *testing.T) {
 			w2 := fmt.Sprintf("grew by %d packets %s, and the capture shows %d SYN transmissions to 198.18.180.1:8082 answered with a RST or an ICMP error that it matches: exactly as many — the firewall answered these SYNs, not a closed port", d8082, between, get("syns_to_8082"))
 			if !hasEvidence(r, w) || !hasEvidence(r, w2) || r.Confidence != rb.Confidence {
 				t.Errorf("refused (confidence %.2f, %.2f without) lacks %q, %q:\n%s", r.Confidence, rb.Confidence, w, w2, strings.Join(r.Evidence, "\n"))
+			}
+			if want := fmt.Sprintf("%d connections refused with RST by the server's firewall: the REJECT rule %s (%s) answered them, not a closed port", get("syns_to_8082"), tc.reject, tc.format); r.Summary != want || rb.Summary == want {
+				t.Errorf("refused summary %q (without the firewall %q), want %q", r.Summary, rb.Summary, want)
 			}
 			if notes := strings.Join(with.Evidence.Notes(), "\n"); !strings.Contains(notes, tc.before+" and "+tc.after) || !strings.Contains(notes, ") cover the capture (") {
 				t.Errorf("notes: %s", notes)
