@@ -97,6 +97,16 @@ func attemptFate(syns []LostAt) LostAt {
 // pathFindings reports the SYNs and SYN-ACKs lost between the two captures.
 func pathFindings(res *Result, j *Join) []Finding {
 	var out []Finding
+	// A SYN a middlebox answered in the server's name never reached the
+	// server either, but it was not lost: middlebox_reset explains it.
+	forged := map[int]bool{}
+	for _, f := range res.Findings {
+		if f.Kind == KindMiddleboxReset {
+			for _, i := range f.attempts {
+				forged[i] = true
+			}
+		}
+	}
 	for _, dir := range []LostAt{LostClientToServer, LostServerToClient} {
 		var idx []int
 		hosts := map[netip.Addr]int{}
@@ -104,7 +114,7 @@ func pathFindings(res *Result, j *Join) []Finding {
 		var first, last int64
 		for i := range res.Attempts {
 			a := &res.Attempts[i]
-			if a.Capture != j.Client || a.SYNLostAt == nil {
+			if a.Capture != j.Client || a.SYNLostAt == nil || forged[i] {
 				continue
 			}
 			if dir == LostServerToClient && a.Retransmissions() == 0 && a.Schedule.GaveUp {

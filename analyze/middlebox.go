@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/syndiag/syndiag/analyze/wording"
@@ -249,4 +250,41 @@ func (v *view) serverOwnResets(s netip.Addr, fp *serverFingerprint, claimed map[
 		}
 	}
 	return n
+}
+
+// confirmMiddlebox checks a client capture's middlebox_reset against the
+// server capture joined to it. A forged RST stands in for a SYN the server
+// never saw: the server capture, running while they were sent, holds none
+// of them. If it holds some, the server saw those SYNs and the difference in
+// hops came from elsewhere (a route or a NAT that rewrote the TTL): the
+// finding says so and is no more than information.
+func confirmMiddlebox(res *Result, j *Join) {
+	sc := res.Captures[j.Server]
+	// The server capture's span in the client capture's clock.
+	off := int64(j.Offset * 1e9)
+	from, to := sc.First-off, sc.Last-off
+	for fi := range res.Findings {
+		f := &res.Findings[fi]
+		if f.Kind != KindMiddleboxReset || f.Capture != j.Client {
+			continue
+		}
+		var seen, during int
+		for _, i := range f.attempts {
+			a := &res.Attempts[i]
+			if a.Peer >= 0 {
+				seen++
+			}
+			if t := a.FirstSYN(); t >= from && t <= to {
+				during++
+			}
+		}
+		switch {
+		case seen > 0:
+			f.Severity, f.Confidence = Info, min(f.Confidence, 0.3)
+			f.Evidence = append(f.Evidence, fmt.Sprintf("but the server's capture holds %s of these SYNs: the server saw them, so the hops may differ for another reason (a route change, a NAT that rewrote the TTL) — informational", strconv.Itoa(seen)))
+		case during == len(f.attempts):
+			f.Confidence = max(f.Confidence, 0.95)
+			f.Evidence = append(f.Evidence, fmt.Sprintf("the server's capture, joined, ran throughout and holds none of these %s: they never reached the server", wording.Plural(len(f.attempts), "SYN")))
+		}
+	}
 }

@@ -67,8 +67,9 @@ func findingPorts(res *Result, kind Kind) (*Finding, []uint16) {
 // name one hop nearer the client than the server, whose closed port 8081
 // refuses 4 more. At the client the finding claims exactly the router's 5
 // and refused exactly the server's 4; the server never sees the router's
-// SYNs or RSTs; without the rule the server refuses all 9 and no
-// middlebox finding is raised.
+// SYNs or RSTs; joined, the server capture confirms the finding and
+// path_drop_to_server leaves those SYNs to it; without the rule the server
+// refuses all 9 and no middlebox finding is raised.
 func TestMiddleboxResetCaptures(t *testing.T) {
 	truth := middleboxTruth(t)
 	if got := len(truth["client.pcap"]["router"]); got != 5 {
@@ -125,6 +126,31 @@ func TestMiddleboxResetCaptures(t *testing.T) {
 		}
 		if _, ports := findingPorts(res, KindRefused); !slices.Equal(ports, truth["client.pcap"]["server"]) {
 			t.Errorf("refused at the server claims %v, want %v", ports, truth["client.pcap"]["server"])
+		}
+	})
+
+	t.Run("joined", func(t *testing.T) {
+		cl := readInput(t, filepath.Join(middleboxDir, "client.pcap"))
+		sv := readInput(t, filepath.Join(middleboxDir, "server.pcap"))
+		cl.Role, sv.Role = RoleClient, RoleServer
+		res := Analyze([]Input{cl, sv})
+		if !res.Joined() {
+			t.Fatalf("not joined: %+v", res.Join)
+		}
+		mb, ports := findingPorts(res, KindMiddleboxReset)
+		if mb == nil || !slices.Equal(ports, truth["client.pcap"]["router"]) {
+			t.Fatalf("middlebox_reset claims %v, want %v", ports, truth["client.pcap"]["router"])
+		}
+		if want := "the server's capture, joined, ran throughout and holds none of these 5 SYNs: they never reached the server"; !slices.Contains(mb.Evidence, want) || mb.Confidence != 0.95 {
+			t.Errorf("confidence %.2f, evidence %q; want 0.95 and %q", mb.Confidence, mb.Evidence, want)
+		}
+		if f, ports := findingPorts(res, KindPathDropToServer); f != nil {
+			t.Errorf("path_drop_to_server on %v: the router answered those SYNs", ports)
+		}
+		for _, i := range mb.attempts {
+			if c := res.Attempts[i].Cause; c != KindMiddleboxReset {
+				t.Errorf("%s: cause %s, want %s", res.Attempts[i].Client, c, KindMiddleboxReset)
+			}
 		}
 	})
 
@@ -232,4 +258,34 @@ func TestForeignMiddlebox(t *testing.T) {
 		}
 	})
 	t.Logf("middlebox_reset on %d foreign captures", fired)
+}
+
+// TestConfirmMiddlebox: a joined server capture that holds the SYNs the
+// finding says a middlebox answered contradicts it: the server saw them.
+func TestConfirmMiddlebox(t *testing.T) {
+	syn := func(at int) *flows.Attempt {
+		return &flows.Attempt{SYNs: []flows.Transmission{{Time: ms(at)}}}
+	}
+	span := &flows.Capture{First: ms(0), Last: ms(1000)}
+	for _, tc := range []struct {
+		desc string
+		peer int
+		sev  Severity
+		conf float64
+	}{
+		{"the server never saw the SYN", -1, Warning, 0.95},
+		{"the server saw the SYN", 1, Info, 0.3},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			res := &Result{
+				Captures: []Capture{{Capture: span}, {Capture: span}},
+				Attempts: []Attempt{{Attempt: syn(10), Peer: tc.peer}, {Attempt: syn(10), Capture: 1, Peer: 0}},
+				Findings: []Finding{{Kind: KindMiddleboxReset, Severity: Warning, Confidence: 0.9, attempts: []int{0}}},
+			}
+			confirmMiddlebox(res, &Join{Outcome: Joined, Client: 0, Server: 1})
+			if f := res.Findings[0]; f.Severity != tc.sev || f.Confidence != tc.conf {
+				t.Errorf("%s %.2f, want %s %.2f", f.Severity, f.Confidence, tc.sev, tc.conf)
+			}
+		})
+	}
 }

@@ -66,7 +66,10 @@ for _ in range(int(sys.argv[2])):
 }
 
 # connect makes the client's connections from fixed source ports and prints
-# one truth line per connection: sport dport result.
+# one truth line per connection: sport dport result. The closed and the
+# rejected port come first, the listener last, so that the server's capture
+# holds packets from after the router's resets: a joined server capture
+# that ran throughout and holds none of the rejected SYNs confirms them.
 connect() {
 	ip netns exec $C python3 -c '
 import socket, sys, time
@@ -83,7 +86,7 @@ for dport, n in ((int(sys.argv[2]), int(sys.argv[3])), (int(sys.argv[4]), int(sy
         except OSError as e:
             r = "error:" + type(e).__name__
         s.close(); print(sport, dport, r, flush=True); sport += 1; time.sleep(0.05)
-' "$1" $LISTEN $N_OK $CLOSED $N_CLOSED $REJECTED $N_REJECTED
+' "$1" $CLOSED $N_CLOSED $REJECTED $N_REJECTED $LISTEN $N_OK
 }
 
 capture() { # $1 namespace, $2 interface, $3 file
