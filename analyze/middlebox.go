@@ -40,6 +40,9 @@ import (
 //     said;
 //   - resets after the handshake (the application's): only RSTs and ICMP
 //     errors that answered a SYN, before any SYN-ACK, count;
+//   - a host that forwards to the server (a NAT gateway, a Docker or
+//     Kubernetes node) refusing a port it does not forward sends the same
+//     nearer RST: it is on the path, and the recommendation names it;
 //   - a RST from farther than the server: not on the path between the
 //     capture and the server, so not this finding;
 //   - a RST with another initial TTL than the server's packets: a socket
@@ -112,8 +115,8 @@ type forgedAnswer struct {
 
 // middleboxReset: SYNs answered, in the server's name, by a RST or an ICMP
 // error that started from the same initial TTL as the server's own packets
-// but crossed fewer routers. It runs before refused and icmpUnreachable and claims the
-// attempts it explains.
+// but crossed fewer routers. It runs before refused and icmpUnreachable and
+// claims the attempts it explains.
 func (v *view) middleboxReset(claimed map[int]bool) *Finding {
 	fps := map[netip.Addr]*serverFingerprint{}
 	for _, i := range v.attempts {
@@ -169,25 +172,29 @@ func (v *view) middleboxReset(claimed map[int]bool) *Finding {
 		return cmp.Or(a.server.Compare(b.server), cmpBool(a.icmp, b.icmp), cmp.Compare(a.initial, b.initial), cmp.Compare(a.hops, b.hops))
 	})
 	f := &Finding{Kind: KindMiddleboxReset}
-	var fpPackets, nearest int
+	fpPackets, nearest := 0, 0 // the weakest fingerprint behind the finding
 	var servers []string
+	inFinding := map[netip.Addr]bool{}
 	for _, k := range keys {
 		idx := groups[k]
 		f.attempts = append(f.attempts, idx...)
 		fp := fps[k.server.Addr()]
-		fpPackets = max(fpPackets, fp.packets)
+		if fpPackets == 0 || fp.packets < fpPackets {
+			fpPackets = fp.packets
+		}
+		inFinding[k.server.Addr()] = true
 		servers = append(servers, k.server.String())
 		a, ans := v.at(idx[0]), first[k]
-		what := "RST"
+		what, aWhat, fields := "RST", "a RST", fmt.Sprintf(", IP ID %d, window %d", ans.ipID, ans.window)
 		if k.icmp {
-			what = "ICMP error"
+			what, aWhat, fields = "ICMP error", "an ICMP error", ""
 		}
 		nearest = max(nearest, fp.hops-k.hops)
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s to %s answered by a %s in the server's name with TTL %d (initial %d: %s from the capture point), IP ID %d, window %d; the server's own %s came with TTL %d (%s), IP ID 0 in %d of them: the %s was sent %s nearer the capture point than the server; e.g. %s at %s",
-			wording.Plural(len(idx), "attempt"), k.server, what, ans.ttl, k.initial, wording.Plural(k.hops, "hop"), ans.ipID, ans.window,
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s to %s answered in the server's name by %s with TTL %d (initial %d: %s from the capture point)%s; the server's own %s came with TTL %d (%s), IP ID 0 in %d of them: the %s was sent %s nearer the capture point than the server; e.g. %s at %s",
+			wording.Plural(len(idx), "attempt"), k.server, aWhat, ans.ttl, k.initial, wording.Plural(k.hops, "hop"), fields,
 			fp.describe(), fp.initial-fp.hops, wording.Plural(fp.hops, "hop"), fp.ipIDs, what, wording.Plural(fp.hops-k.hops, "hop"), a.Client, wording.Clock(a.FirstSYN())))
 	}
-	for _, s := range sortedKeys(fps, netip.Addr.Compare) {
+	for _, s := range sortedKeys(inFinding, netip.Addr.Compare) {
 		if own := v.serverOwnResets(s, fps[s], claimed, f.attempts); own > 0 {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s from %s came from the server's own distance (%s): the server sent those (see `refused`)", wording.Plural(own, "other RST"), s, wording.Plural(fps[s].hops, "hop")))
 		}
@@ -208,7 +215,7 @@ func (v *view) middleboxReset(claimed map[int]bool) *Finding {
 	}
 	f.Summary = fmt.Sprintf("%s to %s reset by something on the path, not by the server", wording.Plural(n, "connection"), strings.Join(firstN(servers, 4), ", "))
 	f.Summary += fmt.Sprintf(" (%s nearer the capture point)", wording.Plural(nearest, "hop"))
-	f.Recommendation = "A firewall, load balancer or IPS between the capture point and the server answers these SYNs in the server's name; the server never saw them. Find the device at that distance (`traceroute -T -p PORT SERVER` from the client's side) and its rule (`iptables -L FORWARD -v -n` or `nft list ruleset` for a Linux router: a `REJECT --reject-with tcp-reset` / `reject with tcp reset` counter that grows with the attempts). Checking the service on the server will not help."
+	f.Recommendation = "Something between the capture point and the server answers these SYNs in the server's name, and the server never saw them: a firewall, load balancer or IPS, or a host that forwards to the server (a NAT gateway, a Docker or Kubernetes node) refusing a port it does not forward. Find the device at that distance (`traceroute -T -p PORT SERVER` from the client's side) and its rule (`iptables -L FORWARD -v -n` or `nft list ruleset` on a Linux router: a `REJECT --reject-with tcp-reset` / `reject with tcp reset` counter that grows with the attempts; on a forwarding host, its DNAT or published ports). Checking the service on the server will not help."
 	return f
 }
 

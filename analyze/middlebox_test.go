@@ -93,7 +93,7 @@ func TestMiddleboxResetCaptures(t *testing.T) {
 		}
 		ev := strings.Join(mb.Evidence, "\n")
 		for _, want := range []string{
-			"with TTL 64 (initial 64: 0 hops from the capture point), IP ID 0, window 0",
+			"5 attempts to 198.18.151.2:8082 answered in the server's name by a RST with TTL 64 (initial 64: 0 hops from the capture point), IP ID 0, window 0",
 			"the server's own 3 SYN-ACKs came with TTL 63 (1 hop), IP ID 0 in 3 of them",
 			"the RST was sent 1 hop nearer the capture point than the server",
 			"4 other RSTs from 198.18.151.2 came from the server's own distance (1 hop)",
