@@ -90,7 +90,7 @@ for dport, n in ((int(sys.argv[2]), int(sys.argv[3])), (int(sys.argv[4]), int(sy
 }
 
 capture() { # $1 namespace, $2 interface, $3 file
-	ip netns exec "$1" tcpdump -Z root -q -n -s 160 -U --immediate-mode -i "$2" -w "$3" tcp or icmp 2>>"${3%.pcap}.log" &
+	ip netns exec "$1" tcpdump -Z root -q -n -s 160 -U --immediate-mode -i "$2" -w "$3" tcp or icmp 2>"${3%.pcap}.log" &
 	pids+=($!)
 }
 
