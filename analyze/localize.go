@@ -97,16 +97,6 @@ func attemptFate(syns []LostAt) LostAt {
 // pathFindings reports the SYNs and SYN-ACKs lost between the two captures.
 func pathFindings(res *Result, j *Join) []Finding {
 	var out []Finding
-	// A SYN a middlebox answered in the server's name never reached the
-	// server either, but it was not lost: middlebox_reset explains it.
-	forged := map[int]bool{}
-	for _, f := range res.Findings {
-		if f.Kind == KindMiddleboxReset {
-			for _, i := range f.attempts {
-				forged[i] = true
-			}
-		}
-	}
 	for _, dir := range []LostAt{LostClientToServer, LostServerToClient} {
 		var idx []int
 		hosts := map[netip.Addr]int{}
@@ -114,7 +104,15 @@ func pathFindings(res *Result, j *Join) []Finding {
 		var first, last int64
 		for i := range res.Attempts {
 			a := &res.Attempts[i]
-			if a.Capture != j.Client || a.SYNLostAt == nil || forged[i] {
+			if a.Capture != j.Client || a.SYNLostAt == nil {
+				continue
+			}
+			if dir == LostClientToServer && a.Peer < 0 && (a.Outcome == Refused || a.Outcome == ICMPUnreachable) {
+				// None of its SYNs reached the server, and something
+				// on the path answered them (a RST forged in the
+				// server's name, a router's ICMP error): stopped, not
+				// lost, and middlebox_reset or icmp_unreachable says by
+				// what.
 				continue
 			}
 			if dir == LostServerToClient && a.Retransmissions() == 0 && a.Schedule.GaveUp {

@@ -65,11 +65,13 @@ func findingPorts(res *Result, kind Kind) (*Finding, []uint16) {
 // TestMiddleboxResetCaptures: on a real kernel, a router's `REJECT
 // --reject-with tcp-reset` for port 8082 answers 5 SYNs in the server's
 // name one hop nearer the client than the server, whose closed port 8081
-// refuses 4 more. At the client the finding claims exactly the router's 5
-// and refused exactly the server's 4; the server never sees the router's
-// SYNs or RSTs; joined, the server capture confirms the finding and
-// path_drop_to_server leaves those SYNs to it; without the rule the server
-// refuses all 9 and no middlebox finding is raised.
+// refuses 4 more; the router rejects 2 SYNs to 8083 with ICMP port
+// unreachable in its own name. At the client the finding claims exactly
+// the router's 5 RSTs, refused exactly the server's 4 and icmp_unreachable
+// the router's 2; the server never sees the router's SYNs or answers;
+// joined, the server capture confirms the finding and path_drop_to_server
+// leaves those SYNs to it; without the rules the server refuses all 11 and
+// no middlebox finding is raised.
 func TestMiddleboxResetCaptures(t *testing.T) {
 	truth := middleboxTruth(t)
 	if got := len(truth["client.pcap"]["router"]); got != 5 {
@@ -111,6 +113,14 @@ func TestMiddleboxResetCaptures(t *testing.T) {
 		}
 		if strings.Contains(ref.Summary, "8082") {
 			t.Errorf("refused names the router's port: %q", ref.Summary)
+		}
+		// The router's ICMP port unreachable for 8083 comes in its own
+		// name: icmp_unreachable names it, nothing is forged.
+		icmp, ports := findingPorts(res, KindICMPUnreachable)
+		if want := truth["client.pcap"]["router-icmp"]; icmp == nil || len(want) != 2 || !slices.Equal(ports, want) {
+			t.Errorf("icmp_unreachable claims %v, want the router's %v", ports, want)
+		} else if !strings.Contains(strings.Join(icmp.Evidence, " "), "from 198.18.150.1") {
+			t.Errorf("icmp_unreachable does not name the router: %q", icmp.Evidence)
 		}
 	})
 
@@ -160,8 +170,8 @@ func TestMiddleboxResetCaptures(t *testing.T) {
 			t.Errorf("middlebox_reset without the REJECT rule: %s", f.Summary)
 		}
 		want := truth["client-norule.pcap"]["server"]
-		if len(want) != 9 {
-			t.Fatalf("truth.tsv: %d server resets without the rule, want 9", len(want))
+		if len(want) != 11 {
+			t.Fatalf("truth.tsv: %d server resets without the rules, want 11", len(want))
 		}
 		if _, ports := findingPorts(res, KindRefused); !slices.Equal(ports, want) {
 			t.Errorf("refused claims %v, want %v", ports, want)

@@ -7,7 +7,9 @@
 # The server listens on port 8080 and nothing listens on 8081. The router
 # rejects SYNs to port 8082 with `iptables -A FORWARD ... -j REJECT
 # --reject-with tcp-reset`: netfilter's nf_send_reset answers in the
-# server's name, one hop nearer the client than the server. tcpdump runs on
+# server's name, one hop nearer the client than the server. It rejects 8083
+# with `--reject-with icmp-port-unreachable`, which it sends in its own
+# name (198.18.150.1): that is icmp_unreachable's, not a forged answer. tcpdump runs on
 # the client's interface (client.pcap) and on the server's (server.pcap).
 # A second run without the REJECT rule (client-norule.pcap) is the negative
 # control: there the server's own kernel refuses 8082 as it does 8081.
@@ -26,8 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-LISTEN=8080 CLOSED=8081 REJECTED=8082
-N_OK=3 N_CLOSED=4 N_REJECTED=5
+LISTEN=8080 CLOSED=8081 REJECTED=8082 UNREACH=8083
+N_OK=3 N_CLOSED=4 N_REJECTED=5 N_UNREACH=2
 
 setup() { # $1: "reject" or "norule"
 	local mode=$1
@@ -50,6 +52,7 @@ setup() { # $1: "reject" or "norule"
 	for n in $C $R $S; do ip netns exec "$n" sysctl -qw net.ipv4.ip_default_ttl=64; done
 	if [ "$mode" = reject ]; then
 		ip netns exec $R iptables -A FORWARD -p tcp --dport $REJECTED -j REJECT --reject-with tcp-reset
+		ip netns exec $R iptables -A FORWARD -p tcp --dport $UNREACH -j REJECT --reject-with icmp-port-unreachable
 	fi
 }
 
@@ -74,7 +77,7 @@ connect() {
 	ip netns exec $C python3 -c '
 import socket, sys, time
 sport = int(sys.argv[1])
-for dport, n in ((int(sys.argv[2]), int(sys.argv[3])), (int(sys.argv[4]), int(sys.argv[5])), (int(sys.argv[6]), int(sys.argv[7]))):
+for dport, n in zip(map(int, sys.argv[2::2]), map(int, sys.argv[3::2])):
     for _ in range(n):
         s = socket.socket(); s.settimeout(3)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -84,9 +87,9 @@ for dport, n in ((int(sys.argv[2]), int(sys.argv[3])), (int(sys.argv[4]), int(sy
         except ConnectionRefusedError:
             r = "refused"
         except OSError as e:
-            r = "error:" + type(e).__name__
+            r = "unreachable" if e.errno == 113 else "error:" + type(e).__name__
         s.close(); print(sport, dport, r, flush=True); sport += 1; time.sleep(0.05)
-' "$1" $CLOSED $N_CLOSED $REJECTED $N_REJECTED $LISTEN $N_OK
+' "$1" $CLOSED $N_CLOSED $REJECTED $N_REJECTED $UNREACH $N_UNREACH $LISTEN $N_OK
 }
 
 capture() { # $1 namespace, $2 interface, $3 file
@@ -130,12 +133,16 @@ trap - EXIT INT TERM
 		case "$dport:$res" in
 		$REJECTED:refused) by=router hops=0 ;;
 		$CLOSED:refused) by=server hops=1 ;;
+		$UNREACH:*) by=router-icmp hops=0 ;;
 		esac
 		printf 'client.pcap\t%s\t%s\t%s\t%s\t%s\n' "$sport" "$dport" "$res" "$by" "$hops"
 	done <run-reject.out
 	while read -r sport dport res; do
 		by=- hops=-
-		[ "$res" = refused ] && by=server hops=1
+		case "$res" in
+		refused) by=server hops=1 ;;
+		unreachable) by=router-icmp hops=0 ;;
+		esac
 		printf 'client-norule.pcap\t%s\t%s\t%s\t%s\t%s\n' "$sport" "$dport" "$res" "$by" "$hops"
 	done <run-norule.out
 } >truth.tsv
