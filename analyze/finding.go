@@ -79,6 +79,7 @@ const (
 	KindPathDropToClient      Kind = "path_drop_to_client"
 	KindServerSilentDrop      Kind = "server_silent_drop"
 	KindRefused               Kind = "refused"
+	KindMiddleboxReset        Kind = "middlebox_reset"
 	KindICMPUnreachable       Kind = "icmp_unreachable"
 	KindStaleTimeWait         Kind = "stale_timewait"
 	KindTimestampsNonMonotone Kind = "timestamps_non_monotonic"

@@ -132,6 +132,7 @@ func joinCaptures(res *Result) {
 	})
 	j.NAT = natTable(res, pairs)
 	res.Findings = append(res.Findings, pathFindings(res, j)...)
+	confirmMiddlebox(res, j)
 	namePAWSHosts(res, pairs)
 }
 

@@ -107,6 +107,14 @@ func pathFindings(res *Result, j *Join) []Finding {
 			if a.Capture != j.Client || a.SYNLostAt == nil {
 				continue
 			}
+			if dir == LostClientToServer && a.Peer < 0 && (a.Outcome == Refused || a.Outcome == ICMPUnreachable) {
+				// None of its SYNs reached the server, and something
+				// on the path answered them (a RST forged in the
+				// server's name, a router's ICMP error): stopped, not
+				// lost, and middlebox_reset or icmp_unreachable says by
+				// what.
+				continue
+			}
 			if dir == LostServerToClient && a.Retransmissions() == 0 && a.Schedule.GaveUp {
 				// A SYN-ACK lost on the way back makes a real client
 				// retransmit its SYN; one that never did, though it was

@@ -44,6 +44,7 @@ func (v *view) findings() []Finding {
 	paws := v.perHostPAWS(claimed)
 	v.paws = paws.replay
 	add(paws.finding)
+	add(v.middleboxReset(claimed))
 	add(v.refused(claimed))
 	add(v.icmpUnreachable(claimed))
 	add(v.staleTimeWait())

@@ -22,6 +22,11 @@ type Reset struct {
 	Flags      TCPFlags
 	Seq        uint32
 	Ack        uint32
+	// TTL, IPID and Window are the RST's fingerprint, to tell whether the
+	// host that sent it is the one that sent the server's other packets.
+	TTL    uint8 // IPv4 TTL or IPv6 hop limit as captured
+	IPID   uint16
+	Window uint16
 }
 
 // ICMPError is an ICMP or ICMPv6 error that quotes a segment of the attempt.
@@ -36,6 +41,9 @@ type ICMPError struct {
 	// (a SYN or the third ACK), so the error went back to the client.
 	AboutClientSegment bool
 	QuotedSeq          uint32
+	// TTL is the TTL or hop limit of the packet that carried the error, as
+	// captured: how far away its sender was.
+	TTL uint8
 }
 
 // Side names an end of a connection.

@@ -198,7 +198,7 @@ func (t *Tracker) Observe(d *Decoder, now, frame int64) {
 			t.setState(c, stSYNReceived)
 		}
 	case f&RST != 0:
-		c.Resets = append(c.Resets, Reset{Time: now, Frame: frame, FromServer: !fromClient, Flags: f, Seq: seg.Seq, Ack: seg.Ack})
+		c.Resets = append(c.Resets, Reset{Time: now, Frame: frame, FromServer: !fromClient, Flags: f, Seq: seg.Seq, Ack: seg.Ack, TTL: seg.TTL, IPID: seg.IPID, Window: seg.Window})
 		if c.state >= stEstablished || !fromClient {
 			if c.ClosedAt == 0 && c.state >= stEstablished {
 				c.ClosedAt = now
@@ -417,6 +417,7 @@ func (t *Tracker) icmp(d *Decoder, now, frame int64) {
 		Code:               d.icmpCode,
 		AboutClientSegment: srcIsA == c.clientIsA,
 		QuotedSeq:          d.quoteTCP.seq(),
+		TTL:                d.icmpIP.ttl,
 	})
 	c.lastActive = now
 }
