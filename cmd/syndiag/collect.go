@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"text/template"
 
 	"github.com/spf13/pflag"
 )
@@ -15,8 +14,14 @@ const collectUsage = `syndiag collect prints a shell script that collects, on th
 client at the same time, everything syndiag reads: a capture that keeps every
 handshake with its TCP options and the closes around it, the kernel's counters
 before and after (nstat, or /proc/net/netstat and /proc/net/snmp), the settings
-(sysctl), the listeners' queues sampled during the capture (ss -lnt), and the
-kernel version (uname -r), into one folder per host.
+(sysctl), the listeners' queues sampled during the capture (ss -lnt), the
+kernel version (uname -r), the firewall's counters before and after (iptables
+and ip6tables -L -v -n -x, nft list ruleset), the kernel's log during the
+capture (dmesg, or journalctl -k) and the reasons it gave for the packets it
+dropped (the skb:kfree_skb tracepoint in a tracefs instance of its own, or
+perf), into one folder per host, with a README.txt of what it recorded and
+what it could not, and why. Drop reasons need root and tracefs (mounted when
+missing) or perf; each tool runs with a time limit.
 
 Usage:
   syndiag collect [flags] > collect.sh
@@ -133,131 +138,4 @@ func (o collectOptions) captureFilter(side string) string {
 		tcp = "(" + tcp + ")"
 	}
 	return tcp + " or (icmp and icmp[icmptype] != icmp-echo and icmp[icmptype] != icmp-echoreply) or (icmp6 and ip6[40] < 128)"
-}
-
-var collectScript = template.Must(template.New("collect").Parse(`#!/usr/bin/env bash
-# syndiag collect: a capture and the host's own evidence, for syndiag analyze.
-# Made by: syndiag collect{{range .Args}} {{.}}{{end}}
-#
-# Run it as root on the server and, at the same time, on a client:
-#   sudo bash collect.sh server
-#   sudo bash collect.sh client
-# Each run writes a new folder (or $SYNDIAG_OUT) with a capture ({{.Snaplen}} bytes of each
-# packet: headers and TCP options, no payload), the kernel's counters before and after,
-# its settings, the listeners' queues sampled during the capture, and the kernel version.
-# Then, wherever syndiag is installed:
-#   syndiag analyze --evidence SERVER-FOLDER SERVER-FOLDER/server.pcap CLIENT-FOLDER/client.pcap
-set -u
-
-IFACE={{.Iface}}
-DURATION={{.Duration}}  # seconds; 0: until Ctrl-C
-SNAPLEN={{.Snaplen}}
-SERVER_FILTER='{{.ServerFilter}}'
-CLIENT_FILTER='{{.ClientFilter}}'
-SS_FILTER='{{.SSFilter}}'
-
-side="${1:-{{.Side}}}"
-case "$side" in
-server) filter="$SERVER_FILTER" ;;
-client) filter="$CLIENT_FILTER" ;;
-*)
-	echo "usage: $0 server|client" >&2
-	exit 2
-	;;
-esac
-have() { command -v "$1" >/dev/null 2>&1; }
-for tool in tcpdump ss sysctl; do
-	have "$tool" || { echo "syndiag collect: $tool is not installed" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || echo "syndiag collect: not root: tcpdump will likely fail" >&2
-
-host="$(hostname 2>/dev/null || echo host)"
-out="${SYNDIAG_OUT:-syndiag-$side-$host-$(date -u +%Y%m%dT%H%M%SZ)}"
-mkdir -p "$out" || exit 1
-
-# Each file starts with the time it was taken, which orders the snapshots.
-stamp() { echo "# syndiag-time: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; }
-
-# The kernel's counters: absolute values (-a), zeros included (-z), without
-# touching nstat's history (-s); /proc/net where nstat is missing.
-snapshot() {
-	if have nstat; then
-		{ stamp; nstat -asz; } >"$out/nstat-$1.txt" 2>&1
-	else
-		{ stamp; cat /proc/net/netstat /proc/net/snmp; } >"$out/proc-net-$1.txt" 2>&1
-	fi
-}
-
-printf '%s\nside: %s\nhost: %s\ninterface: %s\nfilter: %s\n' "# syndiag collect" "$side" "$host" "$IFACE" "$filter" >"$out/syndiag-side.txt"
-{ stamp; uname -r; } >"$out/uname.txt"
-{ stamp; sysctl -a 2>/dev/null | grep -E '^net\.'; } >"$out/sysctl.txt"
-snapshot before
-
-tcpdump -i "$IFACE" -s "$SNAPLEN" -B 8192 -U -Z root -w "$out/$side.pcap" "$filter" &
-tcpdump_pid=$!
-sleep 1
-if ! kill -0 "$tcpdump_pid" 2>/dev/null; then
-	echo "syndiag collect: tcpdump did not start (see its message above)" >&2
-	exit 1
-fi
-
-# The listeners' accept queues (Recv-Q) against their limits (Send-Q), five
-# times a second: an overflow lasts as long as the application is slow.
-if [ "$side" = server ]; then
-	# shellcheck disable=SC2086 # SS_FILTER is several words of ss's filter
-	(while :; do stamp; ss -lnt $SS_FILTER; sleep 0.2; done) >"$out/ss-lnt.txt" 2>&1 &
-	ss_pid=$!
-fi
-
-stop=
-trap 'stop=1' INT TERM
-if [ "$DURATION" -gt 0 ]; then
-	echo "capturing on $IFACE for $DURATION s (Ctrl-C stops early) into $out/" >&2
-	sleep "$DURATION" &
-	wait $! 2>/dev/null
-else
-	echo "capturing on $IFACE until Ctrl-C into $out/" >&2
-	while [ -z "$stop" ]; do sleep 1; done
-fi
-trap - INT TERM
-
-[ -n "${ss_pid:-}" ] && kill "$ss_pid" 2>/dev/null
-kill -TERM "$tcpdump_pid" 2>/dev/null
-wait "$tcpdump_pid" 2>/dev/null
-snapshot after
-
-echo "done: $out" >&2
-if [ "$side" = server ]; then
-	echo "analyze: syndiag analyze --evidence $out $out/server.pcap" >&2
-else
-	echo "analyze with the server's folder: syndiag analyze --evidence SERVER-FOLDER SERVER-FOLDER/server.pcap $out/client.pcap" >&2
-fi
-`))
-
-// writeCollectScript writes the script for the options.
-func writeCollectScript(w io.Writer, o collectOptions, args []string) error {
-	side := o.side
-	if side == "both" {
-		side = ""
-	}
-	ss := ""
-	if o.port > 0 {
-		ss = fmt.Sprintf("sport = :%d", o.port)
-	}
-	var quoted []string
-	for _, a := range args {
-		quoted = append(quoted, shellQuote(a))
-	}
-	return collectScript.Execute(w, map[string]any{
-		"Args": quoted, "Iface": o.iface, "Duration": o.duration, "Snaplen": o.snaplen, "Side": side,
-		"ServerFilter": o.captureFilter("server"), "ClientFilter": o.captureFilter("client"), "SSFilter": ss,
-	})
-}
-
-// shellQuote quotes a word for a comment that can be pasted into a shell.
-func shellQuote(s string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_./:=@%+-]+$`).MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -172,6 +172,8 @@ var manEnvironment = []struct{ name, text string }{
 	{"TERM", "when dumb, standard output is not taken for a terminal: no colour, no progress bar, names not cut."},
 	{"GOGC", "the Go garbage collector's target; syndiag sets 50 when it is unset, for a smaller peak of memory."},
 	{"SYNDIAG_OUT", "in the script syndiag collect prints: the folder to write to, instead of syndiag-SIDE-HOST-TIME."},
+	{"SYNDIAG_TRACEFS", "in the script syndiag collect prints: where tracefs is mounted, or is to be mounted, instead of /sys/kernel/tracing (or /sys/kernel/debug/tracing where that one is)."},
+	{"SYNDIAG_TIMEOUT", "in the script syndiag collect prints: the seconds any one command may take (20)."},
 	{"SYNDIAG_FOREIGN", "for syndiag's own tests (go test): the folder of the foreign capture corpus."},
 }
 
