@@ -24,8 +24,9 @@ type stuckTuple struct {
 	lost    int // its SYN transmissions lost
 	// connected counts the other attempts from the same host to the same
 	// server, from other ports, whose first SYN was answered by a SYN-ACK
-	// and that started after the stuck attempt's first SYN and before it
-	// gave up; between of them, before its last lost SYN.
+	// and that completed their handshake, started after the stuck
+	// attempt's first SYN and before it gave up; between of them, before
+	// its last lost SYN.
 	connected, between int
 	ports              []uint16 // their client ports
 	firstAfter         int64    // the first one's start, after the stuck SYN
@@ -216,9 +217,10 @@ func pawsDrops(paws pawsReplay, i int) bool {
 }
 
 // answeredAtOnce reports whether a SYN-ACK answered the attempt's first
-// SYN, before any retransmission.
+// SYN, before any retransmission, and the handshake completed: a SYN-ACK
+// sent is not yet a connection.
 func answeredAtOnce(a *Attempt) bool {
-	if len(a.SYNACKs) == 0 || a.SYNACKs[0].Time < a.FirstSYN() {
+	if !a.Established() || len(a.SYNACKs) == 0 || a.SYNACKs[0].Time < a.FirstSYN() {
 		return false
 	}
 	return len(a.SYNs) == 1 || a.SYNACKs[0].Time < a.SYNs[1].Time
@@ -239,7 +241,7 @@ func stuckEvidence(v *view, s stuckTuple) string {
 	for i, p := range s.ports {
 		ports[i] = fmt.Sprint(p)
 	}
-	return fmt.Sprintf("%s → %s at %s: %s lost (SYNs at %s s, none answered; %s), while %s from %s to the same server, from ports %s, answered at their first SYN, the first %s after this 4-tuple's first SYN, %d of them before its last SYN",
+	return fmt.Sprintf("%s → %s at %s: %s lost (SYNs at %s s, none answered; %s), while %s from %s to the same server, from ports %s, connected at their first SYN, the first %s after this 4-tuple's first SYN, %d of them before its last SYN",
 		a.Client, a.Server, wording.Clock(a.FirstSYN()), wording.Plural(s.lost, "SYN"), a.SYNOffsets(), fate,
 		wording.Count(s.connected, "other attempt|other attempts"), a.Client.Addr(), strings.Join(firstN(ports, 6), ", "),
 		wording.Interval(time.Duration(s.firstAfter-a.FirstSYN())), s.between)

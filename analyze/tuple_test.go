@@ -59,8 +59,8 @@ func TestTupleBlackhole(t *testing.T) {
 		{"client.pcap", RoleClient,
 			fmt.Sprintf("2 4-tuples black-holed: every SYN of each (%d SYNs in all) went unanswered while other attempts from the same host to the same servers, from new ports, connected at once", mustInt(t, syns("41000", inClient))+mustInt(t, syns("41100", inClient))),
 			[]string{
-				fmt.Sprintf("198.18.152.2:41000 → 198.18.153.2:8080 at 18:47:23.440: %s SYNs lost (SYNs at +0, 1.0, 3.0, 7.1 s, none answered; the client gave up), while 6 other attempts from 198.18.152.2 to the same server, from ports 41001, 41002, 41003, 41004, 41005, 41006, answered at their first SYN, the first 498 ms after this 4-tuple's first SYN, 4 of them before its last SYN", syns("41000", inClient)),
-				fmt.Sprintf("198.18.152.2:41100 → 198.18.153.2:8080 at 18:47:24.462: %s SYNs lost (SYNs at +0, 1.0, 3.0, 7.1 s, none answered; the client gave up), while 5 other attempts from 198.18.152.2 to the same server, from ports 41002, 41003, 41004, 41005, 41006, answered at their first SYN, the first 976 ms after this 4-tuple's first SYN, 4 of them before its last SYN", syns("41100", inClient)),
+				fmt.Sprintf("198.18.152.2:41000 → 198.18.153.2:8080 at 18:47:23.440: %s SYNs lost (SYNs at +0, 1.0, 3.0, 7.1 s, none answered; the client gave up), while 6 other attempts from 198.18.152.2 to the same server, from ports 41001, 41002, 41003, 41004, 41005, 41006, connected at their first SYN, the first 498 ms after this 4-tuple's first SYN, 4 of them before its last SYN", syns("41000", inClient)),
+				fmt.Sprintf("198.18.152.2:41100 → 198.18.153.2:8080 at 18:47:24.462: %s SYNs lost (SYNs at +0, 1.0, 3.0, 7.1 s, none answered; the client gave up), while 5 other attempts from 198.18.152.2 to the same server, from ports 41002, 41003, 41004, 41005, 41006, connected at their first SYN, the first 976 ms after this 4-tuple's first SYN, 4 of them before its last SYN", syns("41100", inClient)),
 				"lost 0 of their 6 SYNs in that period; at that rate (counted as 1 in 8, so few attempts prove little) losing all 4 SYNs of one attempt by chance has a probability of 0.0002",
 				"from the client's side the SYNs may have died anywhere on the way",
 				"per-host PAWS",
@@ -69,7 +69,7 @@ func TestTupleBlackhole(t *testing.T) {
 		{"server.pcap", RoleServer,
 			fmt.Sprintf("one 4-tuple black-holed: every one of the %s SYNs of 198.18.152.2:41100 → 198.18.153.2:8080 went unanswered while 5 other attempts from 198.18.152.2 to the same server, from new ports, connected at once", syns("41100", inServer)),
 			[]string{
-				"from ports 41002, 41003, 41004, 41005, 41006, answered at their first SYN",
+				"from ports 41002, 41003, 41004, 41005, 41006, connected at their first SYN",
 				"lost 0 of their 5 SYNs in that period; at that rate (counted as 1 in 7, so few attempts prove little) losing all 4 SYNs of one attempt by chance has a probability of 0.0004",
 				"these SYNs reached the server's capture point and the server answered none of them while it answered the same host's other ports",
 				"the per-host PAWS replay (tcp_peer_is_proven, kernels < 4.12 with tcp_tw_recycle) drops none of these SYNs",
