@@ -21,7 +21,7 @@
 # SYNs go at +0, 1, 3, 7 s and it gives up at +15 s):
 #
 #   41000 -> 8080 at +0 s      black-holed on the router: 4 SYNs, no answer, connect() times out
-#   41100 -> 8080 at +1 s      black-holed on the server: the same
+#   41100 -> 8080 at +1.2 s    black-holed on the server: the same
 #   41001..41006 -> 8080       at +0.5, 2, 4, 5.5, 8, 10 s: connected at once
 #   41007, 41008 -> 8080       at +16, 22 s (after 41000 gave up): connected at once
 #   42000, 42001 -> 8081       at +0.2, 2.2 s: dropped by the server, time out
@@ -125,7 +125,7 @@ def one(start, sport, dport, t0):
     print('%d\t%d\t%.3f\t%.3f\t%s' % (sport, dport, t - t0, time.time() - t, r), flush=True)
     s.close()
 def client():
-    plan = [(0, 41000, 8080), (0.2, 42000, 8081), (1, 41100, 8080), (0.5, 41001, 8080), (2, 41002, 8080),
+    plan = [(0, 41000, 8080), (0.2, 42000, 8081), (1.2, 41100, 8080), (0.5, 41001, 8080), (2, 41002, 8080),
             (2.2, 42001, 8081), (4, 41003, 8080), (5.5, 41004, 8080), (8, 41005, 8080),
             (10, 41006, 8080), (16, 41007, 8080), (22, 41008, 8080)]
     t0 = time.time() + 0.2
