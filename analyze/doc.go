@@ -2,10 +2,11 @@
 // handshake attempts that package flows read from one or more captures and
 // decides what happened to each: its outcome, its SYN retransmissions and
 // its connect time, summarised per server endpoint and per client source.
-// Its models, each following the Linux code it cites (the accept queue,
-// the SYN queue, per-host PAWS, a silent drop, a RST a middlebox forged in
-// the server's name (middlebox.go), …), raise the ranked Findings. Given one capture taken on the client side and one on the
-// server, it joins them (join.go): it matches attempts through NAT,
+// Its models, each following the Linux code it cites (the accept queue, the
+// SYN queue, per-host PAWS, a black-holed 4-tuple (tuple.go), a silent drop,
+// a RST a middlebox forged in the server's name (middlebox.go), …), raise
+// the ranked Findings. Given one capture taken on the client side and one
+// on the server, it joins them (join.go): it matches attempts through NAT,
 // estimates the offset between the two clocks (offset.go) and says where
 // each lost SYN died (localize.go); given two captures that are not such a
 // pair, it says why it did not join them (Join.Outcome). Given the server's

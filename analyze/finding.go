@@ -86,6 +86,7 @@ const (
 	KindSYNRetransmitDelay    Kind = "syn_retransmission_delay"
 	KindPortScan              Kind = "port_scan"
 	KindSYNACKUnacknowledged  Kind = "synack_unacknowledged"
+	KindTupleBlackhole        Kind = "tuple_blackhole"
 )
 
 // NoCause is the Cause of an attempt that no finding explains.
@@ -155,7 +156,7 @@ const criticalAttempts = 10
 // weak: alone they make no more than an informational finding.
 func weigh(res *Result, f *Finding) {
 	switch f.Kind {
-	case KindPerHostPAWS, KindAcceptQueueOverflow, KindServerSilentDrop, KindPathDropToServer, KindPathDropToClient, KindSYNACKUnacknowledged:
+	case KindPerHostPAWS, KindAcceptQueueOverflow, KindServerSilentDrop, KindPathDropToServer, KindPathDropToClient, KindSYNACKUnacknowledged, KindTupleBlackhole:
 	default:
 		return
 	}

@@ -48,6 +48,7 @@ func (v *view) findings() []Finding {
 	add(v.refused(claimed))
 	add(v.icmpUnreachable(claimed))
 	add(v.staleTimeWait())
+	add(v.tupleBlackhole(claimed, paws))
 	add(v.silentDrop(claimed))
 	add(v.retransmissionDelay())
 	add(v.nonMonotonicTimestamps(paws))
